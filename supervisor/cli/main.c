@@ -1,0 +1,42 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errors.h"
+#include "supervisor/cli/cli.h"
+#include "supervisor/sandbox/sandbox.h"
+
+static const char usage[] =
+	"usage: cellscan COMMAND [ARGS]\n"
+	"\n"
+	"commands:\n"
+	"  sbom IMAGE [--format json] [-o FILE] [--platform os/arch[/variant]] [--files]\n"
+	"             [--limits name=value,...] [--unsafe-no-namespaces]\n"
+	"  vercmp ECOSYSTEM A B     prints <, = or >\n"
+	"  version\n"
+	"\n"
+	"IMAGE: oci:DIR[:TAG]\n"
+	"exit codes: 0 ok, 1 unhealthy, 2 usage, 3 scan failed, 4 internal error\n";
+
+int main(int argc, char **argv)
+{
+	/* Before anything might start a thread: as root, drop the supplementary
+	 * groups no worker may inherit. */
+	if (cs_sandbox_init() != 0) {
+		cs_cli_error("%s", cs_err_msg());
+		return CS_EXIT_INTERNAL;
+	}
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CS_EXIT_USAGE : CS_EXIT_OK;
+	}
+	if (strcmp(argv[1], "sbom") == 0)
+		return cs_cmd_sbom(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
+		return cs_cmd_version(argc - 1, argv + 1);
+	if (strcmp(argv[1], "vercmp") == 0)
+		return cs_cmd_vercmp(argc - 1, argv + 1);
+	cs_cli_error("unknown command \"%.64s\" (see cellscan --help)", argv[1]);
+	return CS_EXIT_USAGE;
+}
