@@ -1,5 +1,9 @@
 #include "worker/analyze.h"
 
+#include "worker/analyzers/apk.h"
+#include "worker/analyzers/dpkg.h"
+#include "worker/analyzers/os_release.h"
+
 struct analyzer {
 	const char *name;
 	int (*match)(const char *path);
@@ -7,6 +11,9 @@ struct analyzer {
 };
 
 static const struct analyzer analyzers[] = {
+	{ "os-release", cs_os_release_match, cs_os_release_parse },
+	{ "dpkg", cs_dpkg_match, cs_dpkg_parse },
+	{ "apk", cs_apk_match, cs_apk_parse },
 	{ NULL, NULL, NULL },
 };
 
@@ -28,5 +35,6 @@ int cs_analyze_run(int idx, const struct cs_emit *e, const char *path, const uin
 
 const char *cs_analyze_version(void)
 {
-	return "none@1";
+	/* Bump when any analyzer changes what it reports for the same bytes. */
+	return "os-release.1,dpkg.1,apk.1";
 }

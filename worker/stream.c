@@ -230,13 +230,13 @@ static int handle_entry(struct layer_ctx *lc, struct archive *tar, struct archiv
 			    "skipped", (unsigned long long)lc->lim->path_len);
 	if (r != 0)
 		return warn(lc, raw, "path-escape", "path with \"..\" skipped: it is never resolved");
+	if (path[0] == '\0')
+		return 0;   /* the layer root itself */
 	if (flags & CS_PATH_ABSOLUTE) {
 		if ((r = warn(lc, path, "path-absolute", "absolute path taken relative to the "
 			      "layer root")) != 0)
 			return r;
 	}
-	if (path[0] == '\0')
-		return 0;
 	base = path + cs_path_base(path);
 	if (strncmp(base, ".wh.", 4) == 0) {
 		int opaque = strcmp(base, ".wh..wh..opq") == 0;
@@ -303,8 +303,8 @@ static int handle_entry(struct layer_ctx *lc, struct archive *tar, struct archiv
 		struct cs_rec_emit_ctx ec = { lc->layer, 0 };
 		struct cs_emit e;
 		int64_t size = archive_entry_size(ent);
-		uint8_t *data;
-		size_t len;
+		uint8_t *data = NULL;
+		size_t len = 0;
 
 		if (size < 0 || (uint64_t)size > lc->lim->analyzer_file)
 			return warn(lc, path, "file-too-large", "%lld bytes exceed the analyzer limit of "

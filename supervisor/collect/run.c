@@ -228,6 +228,12 @@ int cs_collect_run(struct cs_sandbox *sb, const struct cs_collect_opts *o,
 	cs_frame_reader_free(&fr);
 	cs_collect_escape(res->stderr_tail, sizeof(res->stderr_tail), tail.buf, tail.len);
 
+	/* What we saw on the wire decides, however the worker then ended: a
+	 * worker that broke the protocol and exited 0 did not succeed. */
+	if (violation) {
+		res->end.kind = CS_END_PROTOCOL;
+		return cs_err_set(CS_EPROTO, "worker protocol violation, worker killed: %s", vmsg);
+	}
 	switch (res->end.kind) {
 	case CS_END_OK:
 		if (res->done)
