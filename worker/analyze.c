@@ -3,6 +3,7 @@
 #include "worker/analyzers/apk.h"
 #include "worker/analyzers/dpkg.h"
 #include "worker/analyzers/os_release.h"
+#include "worker/analyzers/rpm.h"
 
 struct analyzer {
 	const char *name;
@@ -14,6 +15,7 @@ static const struct analyzer analyzers[] = {
 	{ "os-release", cs_os_release_match, cs_os_release_parse },
 	{ "dpkg", cs_dpkg_match, cs_dpkg_parse },
 	{ "apk", cs_apk_match, cs_apk_parse },
+	{ "rpm", cs_rpm_match, cs_rpm_parse },
 	{ NULL, NULL, NULL },
 };
 
@@ -36,5 +38,5 @@ int cs_analyze_run(int idx, const struct cs_emit *e, const char *path, const uin
 const char *cs_analyze_version(void)
 {
 	/* Bump when any analyzer changes what it reports for the same bytes. */
-	return "os-release.1,dpkg.1,apk.1";
+	return "os-release.1,dpkg.1,apk.1,rpm.1";
 }

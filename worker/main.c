@@ -5,6 +5,7 @@
  *
  *   cellscan-worker --layers N [--files] [--limits SPEC] [--weak]
  */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,12 @@ int main(int argc, char **argv)
 		cs_err_set(CS_EINVAL, "--layers N is required");
 		return die(2, "usage");
 	}
-	/* Everything that might load or open something happens now. */
+	/* Everything that might load or open something happens now. A UTF-8
+	 * locale lets libarchive keep pax (UTF-8) names as they are instead of
+	 * converting them with iconv, which would load gconv modules from disk
+	 * after lockdown. */
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+		return die(3, "init: the C.UTF-8 locale is missing");
 	json_object_seed(1);
 	if (cs_stream_init() != 0)
 		return die(3, "init");

@@ -171,6 +171,14 @@ static int warn(struct layer_ctx *lc, const char *path, const char *code, const 
 	return cs_rec_warning(lc->layer, path, code, "%s", msg);
 }
 
+static int has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 static const char *ftype_name(mode_t t)
 {
 	switch (t) {
@@ -275,8 +283,9 @@ static int handle_entry(struct layer_ctx *lc, struct archive *tar, struct archiv
 			      "root; it is never followed")) != 0)
 			return r;
 	}
-	if (ft == AE_IFCHR || ft == AE_IFBLK) {
-		if ((r = warn(lc, path, "device-node", "device node recorded, never opened")) != 0)
+	if (ft == AE_IFCHR || ft == AE_IFBLK || ft == AE_IFIFO || ft == AE_IFSOCK) {
+		if ((r = warn(lc, path, "special-file", "%s recorded, never opened",
+			      ftype_name(ft))) != 0)
 			return r;
 	}
 	if (lc->emit_files) {
@@ -296,8 +305,11 @@ static int handle_entry(struct layer_ctx *lc, struct archive *tar, struct archiv
 		if ((r = cs_rec_send(rec)) != 0)
 			return r;
 	}
-	if (lossy && (r = warn(lc, path, "path-not-utf8", "name is not valid UTF-8; bad bytes "
+	if (lossy && (r = warn(lc, path, "bad-name", "name is not valid UTF-8; bad bytes "
 			       "shown as U+FFFD")) != 0)
+		return r;
+	if (!lossy && has_control(path) &&
+	    (r = warn(lc, path, "bad-name", "name has control characters")) != 0)
 		return r;
 	if (ft == AE_IFREG && hl == NULL && (idx = cs_analyze_match(path)) >= 0) {
 		struct cs_rec_emit_ctx ec = { lc->layer, 0 };

@@ -505,6 +505,10 @@ int cs_sandbox_reap(struct cs_sandbox *sb, struct cs_sandbox_end *end)
 				sb->end.kind = CS_END_OOM;
 			if (sb->end.exit_code >= 120 && sb->end.exit_code <= 123)
 				sb->end.kind = CS_END_SETUP;
+			/* the SIGSYS reporter's fallback when the second trap could not
+			 * kill (only under a tracer, see worker/lockdown.c) */
+			if (sb->end.exit_code == 125)
+				sb->end.kind = CS_END_SECCOMP;
 		} else if (WIFSIGNALED(st)) {
 			sb->end.signal = WTERMSIG(st);
 			if (sb->killed != CS_END_OK)

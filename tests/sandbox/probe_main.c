@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -330,6 +331,8 @@ int main(int argc, char **argv)
 	}
 	if (probe == NULL)
 		return 2;
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+		return 3;
 	json_object_seed(1);
 	if (cs_stream_init() != 0)
 		return 3;
