@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every cellscan test: installs what is missing (scripts/setup.sh),
+# builds the normal configuration (build/release) and the ASan+UBSan one
+# (build/asan), builds the generated fixtures (cached outside the repo),
+# then runs all tests with CTest from the sanitizer build. CTest's summary is
+# the last thing printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+jobs=$(nproc)
+
+need_setup=0
+for tool in cmake pkg-config debootstrap umoci skopeo docker-registry; do
+  command -v "$tool" >/dev/null 2>&1 || need_setup=1
+done
+pkg-config --exists libseccomp libarchive jansson libcap libcurl sqlite3 libmicrohttpd 2>/dev/null ||
+  need_setup=1
+if [ "$need_setup" = 1 ] || [ ! -x build/release/bin/cellscan ]; then
+  bash scripts/setup.sh
+else
+  cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build/release -j"$jobs" >/dev/null
+fi
+
+# Real images from Debian's archive and hostile layers; first run a few
+# minutes, then cached. debootstrap needs root: as a user these tests skip.
+export CELLSCAN_FIXTURE_CACHE=${CELLSCAN_FIXTURE_CACHE:-$HOME/.cache/cellscan-fixtures}
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/make-test-images.sh
+else
+  echo "test: not root, so no debootstrap: tests needing the generated images will skip"
+fi
+
+cmake -S . -B build/asan -DCELLSCAN_SANITIZE=ON -DCELLSCAN_RELEASE_DIR="$top/build/release" >/dev/null
+cmake --build build/asan -j"$jobs" >/dev/null
+cd build/asan
+# ASan's leak checker and the sandbox: see docs/sandbox.md.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --output-on-failure -j"$jobs" --timeout 1200
