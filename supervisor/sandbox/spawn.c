@@ -340,6 +340,7 @@ int cs_sandbox_spawn(struct cs_sandbox **out, const struct cs_sandbox_opts *o)
 	}
 #else
 	(void)ev;
+	(void)asan_env;
 #endif
 	envp[ne] = NULL;
 
