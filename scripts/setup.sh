@@ -27,6 +27,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# A dedicated unprivileged account for sandboxed workers when cellscan runs as
+# root (docs/sandbox.md); without it workers run as nobody.
+if [ "$(id -u)" -eq 0 ] && ! getent passwd cellscan-sandbox >/dev/null; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    --user-group cellscan-sandbox
+fi
+
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCELLSCAN_TESTS=ON >/dev/null
 cmake --build build/release -j"$(nproc)"
 echo "setup: built build/release (bin: build/release/supervisor/cli/cellscan)"

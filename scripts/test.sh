@@ -19,7 +19,11 @@ if [ "$need_setup" = 1 ] || [ ! -x build/release/bin/cellscan ]; then
   bash scripts/setup.sh
 else
   cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build/release -j"$jobs" >/dev/null
+  if ! cmake --build build/release -j"$jobs" > build/release-build.log 2>&1; then
+    grep -E 'error|Error' -A3 build/release-build.log | head -60
+    echo "test: the normal build failed (full log: build/release-build.log)"
+    exit 1
+  fi
 fi
 
 # Real images from Debian's archive and hostile layers; first run a few
@@ -32,7 +36,11 @@ else
 fi
 
 cmake -S . -B build/asan -DCELLSCAN_SANITIZE=ON -DCELLSCAN_RELEASE_DIR="$top/build/release" >/dev/null
-cmake --build build/asan -j"$jobs" >/dev/null
+if ! cmake --build build/asan -j"$jobs" > build/asan-build.log 2>&1; then
+  grep -E 'error|Error' -A3 build/asan-build.log | head -60
+  echo "test: the sanitizer build failed (full log: build/asan-build.log)"
+  exit 1
+fi
 cd build/asan
 # ASan's leak checker and the sandbox: see docs/sandbox.md.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
