@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs cellscan's benchmarks on this machine and prints Markdown tables, each
+# figure next to a baseline measured in the same run. Uses the normal build
+# (build/release) and the test images (scripts/make-test-images.sh).
+#
+#   bash bench/run.sh [sandbox|stream|all]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+cmake --build build/release -j"$(nproc)" --target cellscan cellscan-worker sandbox_overhead >/dev/null
+cache=$(bash scripts/make-test-images.sh --print-dir | tail -n 1)
+cs=build/release/bin/cellscan
+
+echo "machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d)"
+echo
+
+if [ "$what" = all ] || [ "$what" = sandbox ]; then
+  echo "### Sandbox overhead"
+  echo
+  build/release/bench/sandbox_overhead build/release 300
+  echo
+fi
+
+if [ "$what" = all ] || [ "$what" = stream ]; then
+  echo "### Streaming a real image: cellscan sbom vs decompressing the same blobs"
+  echo
+  for img in debian debian-zstd; do
+    layout=$cache/oci/$img
+    blobs=$(python3 -c "
+import json,sys
+e=json.load(open('$layout/expected.json'))
+print(' '.join('$layout/blobs/sha256/'+l['digest'][7:] for l in e['images'][0]['layers']))")
+    case $img in
+      debian) base="zcat $blobs" ;;
+      debian-zstd) base="zstdcat $blobs" ;;
+    esac
+    hyperfine -w 2 -r 10 --export-markdown /tmp/cellscan-bench-$img.md \
+      -n "cellscan sbom oci:$img (verify, sandbox, decompress, sha256, tar walk, dpkg)" \
+      "$cs sbom oci:$layout:latest -o /dev/null" \
+      -n "baseline: ${base%% *} of the same layer blobs" "$base" >/dev/null
+    cat /tmp/cellscan-bench-$img.md
+    echo
+  done
+fi
