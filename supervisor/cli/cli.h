@@ -25,6 +25,7 @@ void cs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cs_cli_exit_for(int err);
 
 int cs_cmd_sbom(int argc, char **argv);
+int cs_cmd_cache(int argc, char **argv);
 int cs_cmd_version(int argc, char **argv);
 int cs_cmd_vercmp(int argc, char **argv);
 

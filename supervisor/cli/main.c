@@ -12,10 +12,11 @@ static const char usage[] =
 	"commands:\n"
 	"  sbom IMAGE [--format json] [-o FILE] [--platform os/arch[/variant]] [--files]\n"
 	"             [--limits name=value,...] [--unsafe-no-namespaces]\n"
+	"  cache status|prune [--cache-dir DIR] [--cache-max-size SIZE | --all] [--json]\n"
 	"  vercmp ECOSYSTEM A B     prints <, = or >\n"
 	"  version\n"
 	"\n"
-	"IMAGE: oci:DIR[:TAG]\n"
+	"IMAGE: oci:DIR[:TAG] | host[:port]/repo[:tag|@sha256:...] (docker.io defaults)\n"
 	"exit codes: 0 ok, 1 unhealthy, 2 usage, 3 scan failed, 4 internal error\n";
 
 int main(int argc, char **argv)
@@ -35,6 +36,8 @@ int main(int argc, char **argv)
 		return cs_cmd_sbom(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
 		return cs_cmd_version(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cache") == 0)
+		return cs_cmd_cache(argc - 1, argv + 1);
 	if (strcmp(argv[1], "vercmp") == 0)
 		return cs_cmd_vercmp(argc - 1, argv + 1);
 	cs_cli_error("unknown command \"%.64s\" (see cellscan --help)", argv[1]);

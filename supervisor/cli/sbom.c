@@ -77,6 +77,7 @@ int cs_cmd_sbom(int argc, char **argv)
 	char *text = NULL;
 
 	cs_limits_default(&lim);
+	memset(&so, 0, sizeof(so));
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && i + 1 < argc)
@@ -94,7 +95,12 @@ int cs_cmd_sbom(int argc, char **argv)
 			}
 		} else if (strcmp(a, "--unsafe-no-namespaces") == 0)
 			weak = 1;
-		else if (a[0] == '-' && a[1] != '\0') {
+		else if ((r = cs_source_parse_option(&so, argc, argv, &i)) != 0) {
+			if (r < 0) {
+				cs_cli_error("%s", cs_err_msg());
+				return CS_EXIT_USAGE;
+			}
+		} else if (a[0] == '-' && a[1] != '\0') {
 			cs_cli_error("sbom: unknown option %.64s", a);
 			return CS_EXIT_USAGE;
 		} else if (ref == NULL)
@@ -115,7 +121,6 @@ int cs_cmd_sbom(int argc, char **argv)
 	if (weak)
 		fprintf(stderr, "cellscan: WARNING: --unsafe-no-namespaces: the worker runs WITHOUT "
 			"namespace isolation; a hostile image is far less contained\n");
-	memset(&so, 0, sizeof(so));
 	so.lim = &lim;
 	so.platform = platform;
 	if ((r = cs_source_open(&img, ref, &so)) != 0)

@@ -14,6 +14,7 @@
 
 #include "common/errors.h"
 #include "supervisor/source/digest.h"
+#include "supervisor/source/regint.h"
 
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -415,9 +416,13 @@ int cs_source_open(struct cs_image **out, const char *ref, const struct cs_sourc
 		}
 		img->name = strdup(dir);
 		r = open_oci(img, dir, tag, o);
+	} else if (strncmp(ref, "oci-archive:", 12) == 0 || strncmp(ref, "docker-archive:", 15) == 0 ||
+		   strncmp(ref, "dir:", 4) == 0) {
+		r = cs_err_set(CS_EUNSUPPORTED, "image reference \"%.200s\": this build does not read "
+			       "that source yet", ref);
 	} else {
-		r = cs_err_set(CS_EUNSUPPORTED, "image reference \"%.200s\": this build reads "
-			       "oci:DIR[:TAG] only", ref);
+		/* anything else is host[:port]/repo[:tag|@digest] (docker.io defaults) */
+		r = cs_registry_open(img, ref, o);
 	}
 out:
 	if (r != 0)

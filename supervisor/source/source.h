@@ -31,16 +31,77 @@ struct cs_image {
 	json_t *config;           /* the image config document */
 	size_t nlayers;
 	struct cs_layer *layers;
+	uint64_t fetched_bytes;   /* body bytes downloaded from a registry by this open */
 };
 
+#define CS_SOURCE_HOSTS_MAX 16      /* --insecure-registry / --auth-allow-host each */
+#define CS_CACHE_MAX_DEFAULT (10ull << 30)  /* blob cache cap, bytes */
+
+/*
+ * Zero-initialise, then set what is wanted; zero means the default. The
+ * strings are borrowed (argv) and must outlive cs_source_open().
+ */
 struct cs_source_opts {
 	const struct cs_limits *lim;
 	const char *platform;     /* "os/arch[/variant]" or NULL for the host's */
+	/* blob cache */
+	const char *cache_dir;    /* NULL: $XDG_CACHE_HOME/cellscan, else ~/.cache/cellscan */
+	uint64_t cache_max;       /* bytes; 0: CS_CACHE_MAX_DEFAULT */
+	/* registry transport */
+	const char *ca_file;      /* extra trust anchors (PEM), instead of the system CAs */
+	const char *insecure[CS_SOURCE_HOSTS_MAX]; /* "host[:port]" reached over plain HTTP */
+	size_t ninsecure;
+	const char *auth_allow[CS_SOURCE_HOSTS_MAX]; /* other hosts that may see credentials */
+	size_t nauth_allow;
+	unsigned connect_timeout; /* seconds, connect + TLS handshake; 0: 30 */
+	unsigned timeout;         /* seconds per request; 0: 3600 */
+	unsigned retries;         /* attempts per request; 0: 5 */
+	/* credentials for the image's registry host (never from argv) */
+	const char *username;
+	const char *password;     /* set by --password-stdin: storage owned by the source part */
+	int no_docker_config;     /* ignore ~/.docker/config.json and its helpers */
 };
 
-/* Opens IMAGE (for now: oci:DIR[:TAG]). Caller frees with cs_image_free(). */
+/*
+ * Command-line options of the image sources, for the subcommands' option
+ * loops: when argv[*i] is one, consumes it (and its value, advancing *i to
+ * the last argument used) and returns 1; returns 0 when it is not a source
+ * option, and CS_EINVAL with a message on a bad or missing value.
+ *   --cache-dir DIR  --cache-max-size SIZE  --ca-file FILE
+ *   --insecure-registry HOST  --auth-allow-host HOST  (repeatable)
+ *   --username USER  --password-stdin  --no-docker-config
+ *   --connect-timeout S  --registry-timeout S  --registry-retries N
+ * --password-stdin reads one line from stdin at once.
+ */
+int cs_source_parse_option(struct cs_source_opts *o, int argc, char **argv, int *i);
+
+/* Usage text of those options (static, for --help). */
+const char *cs_source_options_help(void);
+
+/* Opens IMAGE: oci:DIR[:TAG] or a registry reference
+ * host[:port]/repo[:tag|@sha256:...] (docker.io defaults). Registry layers
+ * come from the blob cache (o->cache_dir). Caller frees with cs_image_free(). */
 int cs_source_open(struct cs_image **out, const char *ref, const struct cs_source_opts *o);
 void cs_image_free(struct cs_image *img);
+
+/* ---- the blob cache, for `cellscan cache status|prune` ---- */
+
+struct cs_cache_stats {
+	char dir[4096];           /* the cache directory */
+	uint64_t blobs, bytes;    /* verified-name blobs and their size */
+	uint64_t tmp_files, tmp_bytes; /* partial downloads */
+	uint64_t removed, removed_bytes; /* by a prune */
+};
+
+/* Counts what the cache at dir (NULL: the default) holds. */
+int cs_cache_status(struct cs_cache_stats *st, const char *dir);
+
+/*
+ * Removes least-recently-used blobs until at most keep bytes remain
+ * (keep 0: all), skipping blobs a running scan holds locked, and stale
+ * partial downloads. st gets what remains and what was removed.
+ */
+int cs_cache_prune(struct cs_cache_stats *st, const char *dir, uint64_t keep);
 
 /* The host platform as "linux/amd64" (arch named as OCI does). Borrowed. */
 const char *cs_source_host_platform(void);
