@@ -28,5 +28,6 @@ int cs_cmd_sbom(int argc, char **argv);
 int cs_cmd_cache(int argc, char **argv);
 int cs_cmd_version(int argc, char **argv);
 int cs_cmd_vercmp(int argc, char **argv);
+int cs_cmd_db(int argc, char **argv);
 
 #endif

@@ -12,6 +12,9 @@ static const char usage[] =
 	"commands:\n"
 	"  sbom IMAGE [--format json] [-o FILE] [--platform os/arch[/variant]] [--files]\n"
 	"             [--limits name=value,...] [--unsafe-no-namespaces]\n"
+	"  db import SOURCE... [--db FILE]    OSV zips, directories or JSON files\n"
+	"  db update [--source URL] [--ecosystem NAME]... [--db FILE] [--ca-file FILE]\n"
+	"  db status [--db FILE] [--json]\n"
 	"  cache status|prune [--cache-dir DIR] [--cache-max-size SIZE | --all] [--json]\n"
 	"  vercmp ECOSYSTEM A B     prints <, = or >\n"
 	"  version\n"
@@ -38,6 +41,8 @@ int main(int argc, char **argv)
 		return cs_cmd_version(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cache") == 0)
 		return cs_cmd_cache(argc - 1, argv + 1);
+	if (strcmp(argv[1], "db") == 0)
+		return cs_cmd_db(argc - 1, argv + 1);
 	if (strcmp(argv[1], "vercmp") == 0)
 		return cs_cmd_vercmp(argc - 1, argv + 1);
 	cs_cli_error("unknown command \"%.64s\" (see cellscan --help)", argv[1]);

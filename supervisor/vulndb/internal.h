@@ -1,0 +1,55 @@
+/*
+ * internal.h - shared between the .c files of supervisor/vulndb only; the
+ * part's door for everyone else is vulndb.h.
+ */
+#ifndef CS_SUPERVISOR_VULNDB_INTERNAL_H
+#define CS_SUPERVISOR_VULNDB_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "supervisor/vulndb/vulndb.h"
+
+/* The DDL of schema CS_VULNDB_SCHEMA (one string for sqlite3_exec). */
+extern const char cs_vulndb_schema_sql[];
+
+/*
+ * Checks one parsed OSV record against the rules in docs/vulndb.md. 0 when
+ * valid; otherwise a negative code, *why set and rule filled with a short
+ * NUL-terminated description naming the field ("affected[2].ranges[0]:
+ * type \"FOO\" is not SEMVER, ECOSYSTEM or GIT").
+ */
+int cs_vulndb_osv_check(json_t *rec, enum cs_vulndb_skip *why, char *rule, size_t rule_n);
+
+/* 1 when s is an RFC 3339 date-time; then *sec and *nsec hold it in UTC. */
+int cs_vulndb_time_parse(const char *s, int64_t *sec, long *nsec);
+/* <0, 0, >0 as time a is before, equal to, after time b (both valid). */
+int cs_vulndb_time_cmp(const char *a, const char *b);
+/* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
+void cs_vulndb_time_now(char out[32]);
+
+/* Opens path read-write (creating it when create != 0) with our pragmas for
+ * a private build file. */
+int cs_vulndb_sql_open_rw(sqlite3 **out, const char *path, int create);
+/* Maps a SQLite failure to CS_EDB with a message naming what. */
+int cs_vulndb_sql_err(sqlite3 *h, int rc, const char *what);
+/* user_version of an open handle, or CS_EDB. */
+int cs_vulndb_sql_schema(sqlite3 *h, int *version);
+
+/* One source of a build: a local path, and for update the URL it came from
+ * with the validators the server gave. */
+struct cs_vulndb_src {
+	const char *path;
+	const char *url;            /* NULL: the source is the path itself */
+	const char *etag;           /* may be NULL */
+	const char *last_modified;  /* may be NULL */
+};
+
+/* The build behind cs_vulndb_import() and cs_vulndb_update(); see there. */
+int cs_vulndb_build(const char *dbpath, const struct cs_vulndb_src *srcs, size_t n,
+		    struct cs_vulndb_import_stats *stats);
+
+#endif
