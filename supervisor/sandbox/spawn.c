@@ -81,15 +81,47 @@ struct child_plan {
 	uid_t uid;
 	gid_t gid;
 	int weak;
+	int root;                 /* real root: drop to uid/gid in weak mode */
 	char *const *argv;
 	char *const *envp;
 };
 
 static int groups_cleared;
 
+/*
+ * Root of the initial user namespace: only then do workers get a dedicated
+ * host id. "root" inside some other user namespace (a container, unshare -r)
+ * is treated like any user: the worker maps to our own id.
+ */
+static int real_root(void)
+{
+	static int cached = -1;
+	char buf[128] = "";
+	int fd;
+	ssize_t n;
+
+	if (cached >= 0)
+		return cached;
+	cached = 0;
+	if (geteuid() != 0)
+		return cached;
+	fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cached;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		unsigned long a, b, c;
+		buf[n] = '\0';
+		cached = sscanf(buf, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 &&
+			 c == 4294967295ul;
+	}
+	return cached;
+}
+
 int cs_sandbox_init(void)
 {
-	if (geteuid() == 0 && !groups_cleared) {
+	if (real_root() && !groups_cleared) {
 		/* Workers must not inherit root's supplementary groups, and inside
 		 * a user namespace with setgroups denied they could not drop them. */
 		if (setgroups(0, NULL) != 0)
@@ -224,7 +256,7 @@ static int child_main(const struct child_plan *p)
 			close(tree);
 		}
 		child_caps(p);
-	} else if (geteuid() == 0) {
+	} else if (p->root) {
 		if (setresgid(p->gid, p->gid, p->gid) != 0 || setresuid(p->uid, p->uid, p->uid) != 0)
 			c_fail(p, "switch to the sandbox uid/gid", errno, 121);
 	}
@@ -374,6 +406,7 @@ int cs_sandbox_spawn(struct cs_sandbox **out, const struct cs_sandbox_opts *o)
 	plan.uid = o->uid;
 	plan.gid = o->gid;
 	plan.weak = o->weak;
+	plan.root = real_root();
 	plan.argv = (char *const *)o->argv;
 	plan.envp = ne ? envp : envp_empty;
 	snprintf(plan.tmpfs_opts, sizeof(plan.tmpfs_opts), "size=%llu,nr_inodes=32,mode=0755",
@@ -416,8 +449,8 @@ int cs_sandbox_spawn(struct cs_sandbox **out, const struct cs_sandbox_opts *o)
 	fcntl(sb->err_fd, F_SETFL, O_NONBLOCK);
 
 	if (!o->weak) {
-		uid_t hu = geteuid() == 0 ? o->uid : geteuid();
-		gid_t hg = geteuid() == 0 ? o->gid : getegid();
+		uid_t hu = real_root() ? o->uid : geteuid();
+		gid_t hg = real_root() ? o->gid : getegid();
 
 		snprintf(map, sizeof(map), "%d %u 1\n", SANDBOX_UID, (unsigned)hu);
 		if (write_proc(pid, "uid_map", map) != 0) {
