@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/errors.h"
+#include "common/version.h"
 
 enum fkind { F_STR, F_INT, F_BOOL, F_DIGEST, F_STRARR };
 
@@ -22,7 +23,11 @@ struct schema {
 #define OPT 0
 
 static const struct field f_hello[] = {
-	{ "proto", F_INT, REQ }, { "worker", F_STR, REQ }, { NULL, 0, 0 } };
+	{ "proto", F_INT, REQ }, { "worker", F_STR, REQ }, { "analyzers", F_STR, REQ },
+	{ NULL, 0, 0 } };
+static const struct field f_analyzed[] = {
+	{ "layer", F_INT, REQ }, { "path", F_STR, REQ }, { "analyzer", F_STR, REQ },
+	{ NULL, 0, 0 } };
 static const struct field f_layer_begin[] = { { "layer", F_INT, REQ }, { NULL, 0, 0 } };
 static const struct field f_os[] = {
 	{ "layer", F_INT, REQ }, { "id", F_STR, REQ }, { "version_id", F_STR, OPT },
@@ -58,6 +63,7 @@ static const struct schema schemas[] = {
 	{ CS_REC_HELLO, "hello", f_hello },
 	{ CS_REC_LAYER_BEGIN, "layer_begin", f_layer_begin },
 	{ CS_REC_OS, "os", f_os },
+	{ CS_REC_ANALYZED, "analyzed", f_analyzed },
 	{ CS_REC_PACKAGE, "package", f_package },
 	{ CS_REC_FILE, "file", f_file },
 	{ CS_REC_WHITEOUT, "whiteout", f_whiteout },
@@ -213,6 +219,11 @@ int cs_proto_accept(struct cs_proto_state *s, enum cs_rec *type, const json_t *r
 		if (get_u(rec, "proto") != CS_PROTO_VERSION)
 			return cs_err_set(CS_EPROTO, "worker speaks protocol %llu, supervisor %d",
 					  (unsigned long long)get_u(rec, "proto"), CS_PROTO_VERSION);
+		if (strcmp(json_string_value(json_object_get(rec, "analyzers")), CS_ANALYZERS_VERSION) != 0)
+			return cs_err_set(CS_EPROTO, "worker has analyzers \"%.100s\", supervisor expects "
+					  "\"%s\": install matching binaries",
+					  json_string_value(json_object_get(rec, "analyzers")),
+					  CS_ANALYZERS_VERSION);
 		s->phase = CS_PHASE_BETWEEN;
 		return 0;
 	case CS_PHASE_BETWEEN:

@@ -4,7 +4,10 @@
  * Record types and their fields (every record is one JSON object with a
  * "type"; a field not listed is a protocol violation):
  *
- *   hello        proto, worker                     first record, once
+ *   hello        proto, worker, analyzers          first record, once
+ *   analyzed     layer, path, analyzer             a file an analyzer read (even
+ *                                                  when it yielded nothing: the
+ *                                                  file replaces lower copies)
  *   layer_begin  layer                             layers in order 0..n-1
  *   os           layer, id, [version_id, codename, pretty_name, id_like,
  *                variant_id], source
@@ -20,7 +23,7 @@
  *   done         layers                            last record
  *   fatal        what, [syscall]                   from a dying worker
  *
- * os, package, file, whiteout and warning-with-layer are allowed only
+ * os, analyzed, package, file, whiteout and warning-with-layer are allowed only
  * between layer_begin and layer_end of the same layer.
  */
 #ifndef CS_COMMON_PROTO_H
@@ -37,6 +40,7 @@ enum cs_rec {
 	CS_REC_HELLO,
 	CS_REC_LAYER_BEGIN,
 	CS_REC_OS,
+	CS_REC_ANALYZED,
 	CS_REC_PACKAGE,
 	CS_REC_FILE,
 	CS_REC_WHITEOUT,

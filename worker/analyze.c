@@ -1,5 +1,7 @@
 #include "worker/analyze.h"
 
+#include "common/version.h"
+
 #include "worker/analyzers/apk.h"
 #include "worker/analyzers/dpkg.h"
 #include "worker/analyzers/os_release.h"
@@ -29,6 +31,11 @@ int cs_analyze_match(const char *path)
 	return -1;
 }
 
+const char *cs_analyze_name(int idx)
+{
+	return analyzers[idx].name;
+}
+
 int cs_analyze_run(int idx, const struct cs_emit *e, const char *path, const uint8_t *data,
 		   size_t len)
 {
@@ -37,6 +44,5 @@ int cs_analyze_run(int idx, const struct cs_emit *e, const char *path, const uin
 
 const char *cs_analyze_version(void)
 {
-	/* Bump when any analyzer changes what it reports for the same bytes. */
-	return "os-release.1,dpkg.1,apk.1,rpm.1";
+	return CS_ANALYZERS_VERSION;
 }

@@ -9,6 +9,7 @@
 #include "common/frame.h"
 #include "common/limits.h"
 #include "common/proto.h"
+#include "common/version.h"
 #include "worker/lockdown.h"
 
 int cs_rec_send(json_t *rec)
@@ -29,8 +30,9 @@ int cs_rec_send(json_t *rec)
 
 int cs_rec_hello(void)
 {
-	return cs_rec_send(json_pack("{s:s, s:i, s:s}", "type", "hello", "proto",
-				     CS_PROTO_VERSION, "worker", "cellscan-worker " CELLSCAN_VERSION));
+	return cs_rec_send(json_pack("{s:s, s:i, s:s, s:s}", "type", "hello", "proto",
+				     CS_PROTO_VERSION, "worker", "cellscan-worker " CELLSCAN_VERSION,
+				     "analyzers", CS_ANALYZERS_VERSION));
 }
 
 static int utf8_len(const unsigned char *p, size_t n)

@@ -321,6 +321,14 @@ static int handle_entry(struct layer_ctx *lc, struct archive *tar, struct archiv
 				    (unsigned long long)lc->lim->analyzer_file);
 		if ((r = read_data(tar, &data, &len, size)) != 0)
 			return r;
+		rec = json_pack("{s:s, s:I, s:s}", "type", "analyzed", "layer", (json_int_t)lc->layer,
+				"analyzer", cs_analyze_name(idx));
+		if (rec != NULL)
+			json_object_set_new(rec, "path", cs_rec_string(path, strlen(path), NULL));
+		if ((r = cs_rec_send(rec)) != 0) {
+			free(data);
+			return r;
+		}
 		cs_rec_emitter(&e, &ec);
 		r = cs_analyze_run(idx, &e, path, data, len);
 		free(data);

@@ -10,6 +10,7 @@
 #include "common/frame.h"
 #include "common/limits.h"
 #include "common/proto.h"
+#include "common/version.h"
 #include "tests/harness.h"
 
 /* Feeds bytes through a real pipe and returns what the reader says first. */
@@ -111,9 +112,9 @@ int main(void)
 	}
 	/* protocol state machine */
 	{
-		static const char *hello = "{\"type\":\"hello\",\"proto\":1,\"worker\":\"t\"}";
+		static const char *hello = "{\"type\":\"hello\",\"proto\":1,\"worker\":\"t\",\"analyzers\":\"" CS_ANALYZERS_VERSION "\"}";
 		static const char *ok[] = {
-			"{\"type\":\"hello\",\"proto\":1,\"worker\":\"t\"}",
+			"{\"type\":\"hello\",\"proto\":1,\"worker\":\"t\",\"analyzers\":\"" CS_ANALYZERS_VERSION "\"}",
 			"{\"type\":\"layer_begin\",\"layer\":0}",
 			"{\"type\":\"whiteout\",\"layer\":0,\"path\":\"a\",\"opaque\":false}",
 			"{\"type\":\"warning\",\"layer\":0,\"code\":\"c\",\"message\":\"m\"}",
@@ -130,7 +131,7 @@ int main(void)
 		/* no hello first */
 		CHECK(accept_seq(ok + 1, 5, 1, 100) == CS_EPROTO);
 		/* wrong protocol version */
-		seq[0] = "{\"type\":\"hello\",\"proto\":2,\"worker\":\"t\"}";
+		seq[0] = "{\"type\":\"hello\",\"proto\":2,\"worker\":\"t\",\"analyzers\":\"" CS_ANALYZERS_VERSION "\"}";
 		CHECK(accept_seq(seq, 1, 1, 100) == CS_EPROTO);
 		/* done before all layers */
 		seq[0] = hello;
