@@ -6,6 +6,8 @@
 #ifndef CS_SUPERVISOR_CLI_H
 #define CS_SUPERVISOR_CLI_H
 
+#include <stddef.h>
+
 enum {
 	CS_EXIT_OK = 0,
 	CS_EXIT_UNHEALTHY = 1,
@@ -20,6 +22,13 @@ const char *cs_cli_worker_path(void);
 
 /* Prints "cellscan: MSG" (escaped) on stderr. */
 void cs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Writes data to path atomically (temp file, fsync, rename), or to stdout
+ * when path is NULL or "-". */
+int cs_cli_write_out(const char *path, const char *data, size_t len);
+
+/* The loud warning --unsafe-no-namespaces prints on every run. */
+void cs_cli_warn_weak(int weak);
 
 /* Maps a CS_E* code of a failed scan to an exit code. */
 int cs_cli_exit_for(int err);

@@ -1,5 +1,7 @@
 #include "supervisor/cli/cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,4 +65,46 @@ int cs_cmd_version(int argc, char **argv)
 	(void)argv;
 	printf("cellscan %s\n", CELLSCAN_VERSION);
 	return CS_EXIT_OK;
+}
+
+int cs_cli_write_out(const char *path, const char *data, size_t len)
+{
+	char tmp[4096];
+	int fd;
+	size_t off = 0;
+
+	if (path == NULL || strcmp(path, "-") == 0) {
+		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+			return cs_err_set(CS_EIO, "write to stdout: %s", strerror(errno));
+		return 0;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return cs_err_set(CS_EINVAL, "output path too long");
+	/* temp file + fsync + rename: a reader never sees half a report */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cs_err_set(CS_EIO, "%s: %s", tmp, strerror(errno));
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			unlink(tmp);
+			return cs_err_set(CS_EIO, "%s: %s", tmp, strerror(errno));
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return cs_err_set(CS_EIO, "%s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+void cs_cli_warn_weak(int weak)
+{
+	if (weak)
+		fprintf(stderr, "cellscan: WARNING: --unsafe-no-namespaces: the worker runs WITHOUT "
+			"namespace isolation; a hostile image is far less contained\n");
 }

@@ -38,7 +38,7 @@ struct cs_cache {
 	uint64_t max;
 };
 
-static int default_dir(char *out, size_t n)
+int cs_cache_default_dir(char *out, size_t n)
 {
 	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 
@@ -113,7 +113,7 @@ static int cache_open(struct cs_cache **out, const char *dir, uint64_t max, int 
 			r = cs_err_set(CS_EINVAL, "--cache-dir too long");
 			goto out;
 		}
-	} else if ((r = default_dir(c->dir, sizeof(c->dir))) != 0) {
+	} else if ((r = cs_cache_default_dir(c->dir, sizeof(c->dir))) != 0) {
 		goto out;
 	}
 	if (create && (r = mkdirs(c->dir)) != 0)
@@ -563,7 +563,7 @@ int cs_cache_status(struct cs_cache_stats *st, const char *dir)
 		if (dir != NULL)
 			snprintf(st->dir, sizeof(st->dir), "%s", dir);
 		else
-			default_dir(st->dir, sizeof(st->dir));
+			cs_cache_default_dir(st->dir, sizeof(st->dir));
 		return 0;
 	}
 	if (r != 0)

@@ -93,6 +93,10 @@ struct cs_cache_stats {
 	uint64_t removed, removed_bytes; /* by a prune */
 };
 
+/* The default cache directory: $XDG_CACHE_HOME/cellscan, else
+ * ~/.cache/cellscan. Blobs live in its blobs/, layer inventories in layers/. */
+int cs_cache_default_dir(char *out, size_t n);
+
 /* Counts what the cache at dir (NULL: the default) holds. */
 int cs_cache_status(struct cs_cache_stats *st, const char *dir);
 

@@ -30,7 +30,7 @@ def check(cond, what):
 
 
 def sbom(cellscan, ref, *extra, env=None):
-    p = subprocess.run([cellscan, "sbom", ref, *extra], capture_output=True, text=True,
+    p = subprocess.run([cellscan, "sbom", ref, "--format", "layers", "--no-cache", *extra], capture_output=True, text=True,
                        env=env, timeout=600)
     doc = json.loads(p.stdout) if p.returncode == 0 and p.stdout else None
     return p.returncode, doc, p.stderr
@@ -108,7 +108,7 @@ def main():
                     continue
                 want = open(os.path.join(d, "expect")).read().split()
                 # the bomb inflates to 17 GiB: a 1 GiB layer limit ends it fast
-                p = subprocess.run([cellscan, "sbom", f"oci:{d}", "--limits",
+                p = subprocess.run([cellscan, "sbom", f"oci:{d}", "--format", "layers", "--limits",
                                     "layer_bytes=1g,worker_wall=120"], capture_output=True,
                                    text=True, env=env, cwd=home, timeout=300)
                 codes = set()

@@ -1,0 +1,199 @@
+#include "supervisor/scan/scan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errors.h"
+#include "supervisor/match/match.h"
+#include "supervisor/sandbox/sandbox.h"
+
+void cs_scan_opts_init(struct cs_scan_opts *o, const char *worker)
+{
+	memset(o, 0, sizeof(*o));
+	cs_limits_default(&o->lim);
+	o->worker = worker;
+	cs_sandbox_default_ids(&o->uid, &o->gid);
+}
+
+const char *cs_scan_options_help(void)
+{
+	return "  --platform os/arch[/variant]   image of an index to scan (default: this host's)\n"
+	       "  --limits name=value,...        work limits (docs/protocol.md)\n"
+	       "  --files                        also list every file (SBOM)\n"
+	       "  --no-cache                     neither use nor fill the layer inventory cache\n"
+	       "  --unsafe-no-namespaces         run the worker without namespaces (not recommended)\n";
+}
+
+int cs_scan_parse_option(struct cs_scan_opts *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (strcmp(a, "--platform") == 0) {
+		if (*i + 1 >= argc)
+			return cs_err_set(CS_EINVAL, "--platform needs os/arch[/variant]");
+		o->src.platform = argv[++*i];
+		return 1;
+	}
+	if (strcmp(a, "--limits") == 0) {
+		if (*i + 1 >= argc)
+			return cs_err_set(CS_EINVAL, "--limits needs name=value,...");
+		if (cs_limits_parse(&o->lim, argv[++*i]) != 0)
+			return cs_err_prefix(CS_EINVAL, "--limits");
+		return 1;
+	}
+	if (strcmp(a, "--files") == 0) {
+		o->files = 1;
+		return 1;
+	}
+	if (strcmp(a, "--no-cache") == 0) {
+		o->no_cache = 1;
+		return 1;
+	}
+	if (strcmp(a, "--unsafe-no-namespaces") == 0) {
+		o->weak = 1;
+		return 1;
+	}
+	return cs_source_parse_option(&o->src, argc, argv, i);
+}
+
+void cs_scan_result_free(struct cs_scan_result *res)
+{
+	json_decref(res->inventory);
+	cs_inventory_free(res->inv);
+	cs_image_free(res->img);
+	memset(res, 0, sizeof(*res));
+}
+
+int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct cs_scan_opts *o)
+{
+	struct cs_source_opts so = o->src;
+	struct cs_inventory_opts io;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	so.lim = &o->lim;
+	if ((r = cs_source_open(&res->img, ref, &so)) != 0)
+		return r;
+	memset(&io, 0, sizeof(io));
+	io.worker = o->worker;
+	io.lim = &o->lim;
+	io.files = o->files;
+	io.weak = o->weak;
+	io.uid = o->uid;
+	io.gid = o->gid;
+	io.cache_dir = o->src.cache_dir;
+	io.no_cache = o->no_cache;
+	if ((r = cs_inventory_collect(&res->inv, res->img, &io)) != 0) {
+		cs_err_prefix(r, "%s", ref);
+		cs_scan_result_free(res);
+		return r;
+	}
+	if ((r = cs_inventory_merge(&res->inventory, res->inv, res->img)) != 0) {
+		cs_err_prefix(r, "%s: merging layers", ref);
+		cs_scan_result_free(res);
+		return r;
+	}
+	json_object_set_new(res->inventory, "sandbox",
+			    json_pack("{s:s, s:b, s:I, s:f}", "cgroup", cs_sandbox_cgroup_status(),
+				      "worker_ran", res->inv->worker_ran,
+				      "worker_max_rss_kb", (json_int_t)res->inv->worker_max_rss_kb,
+				      "worker_cpu_seconds", res->inv->worker_cpu_seconds));
+	return 0;
+}
+
+struct lookup_ctx {
+	const json_t *pkg;
+	const char *eco;
+	json_t *findings;
+	json_t *notes;
+	json_t *seen;     /* record ids already matched for this package */
+	int err;
+};
+
+static int on_record(void *vctx, json_t *record)
+{
+	struct lookup_ctx *c = vctx;
+	const char *id = json_string_value(json_object_get(record, "id"));
+	json_t *f = NULL;
+	int r;
+
+	if (id == NULL || json_object_get(c->seen, id) != NULL)
+		return 0;   /* found through two keys (binary and source name) */
+	json_object_set_new(c->seen, id, json_true());
+	r = cs_match_record(&f, record, c->pkg, c->eco, c->notes);
+	if (r == CS_ENOMEM)
+		return r;
+	if (r != 0) {
+		/* one bad record never hides the others: say so and go on */
+		json_array_append_new(c->notes, json_pack("{s:s, s:s}", "id", id, "reason",
+							  cs_err_msg()));
+		return 0;
+	}
+	if (f != NULL)
+		json_array_append_new(c->findings, f);
+	return 0;
+}
+
+int cs_scan_match(json_t **out, const json_t *inventory, struct cs_vulndb *db)
+{
+	char eco[CS_MATCH_ECOSYSTEM_MAX];
+	const json_t *os = json_object_get(inventory, "os");
+	json_t *findings = json_array(), *notes = json_array(), *pkg, *doc = NULL;
+	int supported, r = 0;
+	char reason[512] = "";
+	size_t i, matched = 0;
+
+	*out = NULL;
+	if (findings == NULL || notes == NULL) {
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+		goto out;
+	}
+	supported = cs_match_ecosystem_for_os(eco, sizeof(eco), json_is_object(os) ? os : NULL) == 0;
+	if (!supported)
+		snprintf(reason, sizeof(reason), "%s", cs_err_msg());
+	json_array_foreach(json_object_get(inventory, "packages"), i, pkg) {
+		json_t *keys = NULL, *key;
+		struct lookup_ctx c;
+		size_t k;
+
+		if (cs_match_query_keys(&keys, pkg, supported ? eco : NULL) != 0) {
+			json_decref(keys);
+			continue;   /* an OS package of an unsupported OS: said once, above */
+		}
+		memset(&c, 0, sizeof(c));
+		c.pkg = pkg;
+		c.eco = supported ? eco : NULL;
+		c.findings = findings;
+		c.notes = notes;
+		c.seen = json_object();
+		json_array_foreach(keys, k, key) {
+			r = cs_vulndb_lookup(db, json_string_value(json_object_get(key, "ecosystem")),
+					     json_string_value(json_object_get(key, "name")), on_record, &c);
+			if (r != 0)
+				break;
+		}
+		json_decref(c.seen);
+		json_decref(keys);
+		if (r != 0)
+			goto out;
+		matched++;
+	}
+	if ((r = cs_match_dedupe(findings)) != 0)
+		goto out;
+	doc = json_pack("{s:o, s:b, s:O, s:O, s:I, s:{s:s, s:s}}",
+			"ecosystem", supported ? json_string(eco) : json_null(),
+			"os_supported", supported, "findings", findings, "notes", notes,
+			"packages_matched", (json_int_t)matched,
+			"db", "digest", cs_vulndb_digest(db), "built", cs_vulndb_build_time(db));
+	if (doc != NULL && !supported)
+		json_object_set_new(doc, "unsupported_reason", json_string(reason));
+	if (doc == NULL)
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+out:
+	json_decref(findings);
+	json_decref(notes);
+	if (r == 0)
+		*out = doc;
+	return r;
+}

@@ -1,0 +1,68 @@
+/*
+ * scan.h - the scan pipeline every entry point shares (sbom, scan, rescan,
+ * serve): IMAGE -> source -> sandboxed inventory (with the layer cache) ->
+ * merged inventory -> findings against the vulnerability database.
+ *
+ * This part only orchestrates: each step is another part's (source,
+ * sandbox/collect, match, vulndb); classification is policy's.
+ */
+#ifndef CS_SUPERVISOR_SCAN_H
+#define CS_SUPERVISOR_SCAN_H
+
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "common/limits.h"
+#include "supervisor/collect/inventory.h"
+#include "supervisor/source/source.h"
+#include "supervisor/vulndb/vulndb.h"
+
+struct cs_scan_opts {
+	struct cs_limits lim;
+	struct cs_source_opts src;  /* its lim is pointed at lim by the pipeline */
+	const char *worker;         /* cellscan-worker path */
+	int files;                  /* file records (SBOM) */
+	int weak;                   /* --unsafe-no-namespaces */
+	int no_cache;               /* --no-cache: no layer inventory cache */
+	uid_t uid;                  /* sandbox ids when root */
+	gid_t gid;
+};
+
+/* Defaults: DESIGN.md limits, the host platform, the default cache. */
+void cs_scan_opts_init(struct cs_scan_opts *o, const char *worker);
+
+/*
+ * Consumes one option every image command shares, at argv[*i] (advancing *i
+ * past its value): --platform, --limits, --files, --no-cache,
+ * --unsafe-no-namespaces and the source options (cs_source_parse_option).
+ * Returns 1 if consumed, 0 if not ours, negative on a bad value (message set).
+ */
+int cs_scan_parse_option(struct cs_scan_opts *o, int argc, char **argv, int *i);
+
+/* Help text for those options. */
+const char *cs_scan_options_help(void);
+
+struct cs_scan_result {
+	struct cs_image *img;       /* the source's view, layers and digests */
+	struct cs_inventory *inv;   /* per-layer records */
+	json_t *inventory;          /* merged, "cellscan-inventory/1" */
+};
+
+/* Opens ref, inventories it in the sandbox and merges. On failure res is
+ * empty and the message names ref. Free with cs_scan_result_free(). */
+int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct cs_scan_opts *o);
+void cs_scan_result_free(struct cs_scan_result *res);
+
+/*
+ * Matches a merged inventory against db. *out (new reference):
+ *   {"ecosystem": "Debian:12" or null, "os_supported": bool, "unsupported_reason",
+ *    "findings": [...], "notes": [...], "packages_matched": N,
+ *    "db": {"digest", "built"}}
+ * One finding per vulnerability per package (aliases merged). An OS the
+ * data does not cover is os_supported false with the reason; its OS
+ * packages are not matched (never reported clean).
+ */
+int cs_scan_match(json_t **out, const json_t *inventory, struct cs_vulndb *db);
+
+#endif
