@@ -108,7 +108,7 @@ def main():
                     continue
                 want = open(os.path.join(d, "expect")).read().split()
                 # the bomb inflates to 17 GiB: a 1 GiB layer limit ends it fast
-                p = subprocess.run([cellscan, "sbom", f"oci:{d}", "--format", "layers", "--limits",
+                p = subprocess.run([cellscan, "sbom", f"oci:{d}", "--format", "layers", "--no-cache", "--limits",
                                     "layer_bytes=1g,worker_wall=120"], capture_output=True,
                                    text=True, env=env, cwd=home, timeout=300)
                 codes = set()

@@ -29,7 +29,7 @@ done
 [ -x "$BIN" ] || skip "no cellscan binary at $BIN (build the cellscan and cellscan-worker targets)"
 [ -f "$ALPINE_TGZ" ] || skip "$ALPINE_TGZ is missing (the shared fixtures)"
 [ "$(id -u)" = 0 ] || skip "umoci unpack/repack of the test images needs root here"
-if "$BIN" sbom --cache-dir /nonexistent 2>&1 | grep -q "unknown option"; then
+if "$BIN" sbom --format layers --cache-dir /nonexistent 2>&1 | grep -q "unknown option"; then
   skip "this cellscan sbom does not take the source options yet (cs_source_parse_option is not wired into the CLI)"
 fi
 
@@ -108,7 +108,7 @@ scan() {
   shift 2
   local s e
   s=$(date +%s.%N)
-  "$BIN" sbom "$ref" --cache-dir "$W/cache-$name" "$@" >"$W/out/$name.json" 2>"$W/out/$name.err"
+  "$BIN" sbom --format layers "$ref" --cache-dir "$W/cache-$name" "$@" >"$W/out/$name.json" 2>"$W/out/$name.err"
   RC=$?
   e=$(date +%s.%N)
   SECS=$(echo "$e - $s" | bc 2>/dev/null || python3 -c "print($e - $s)")
@@ -134,7 +134,7 @@ expect_err() { # NAME PATTERN [RC]
 
 # references from the OCI layouts themselves
 for x in a b base; do
-  "$BIN" sbom "oci:$L:$x" >"$W/out/oci-$x.json" 2>"$W/out/oci-$x.err" || { cat "$W/out/oci-$x.err"; exit 1; }
+  "$BIN" sbom --format layers "oci:$L:$x" >"$W/out/oci-$x.json" 2>"$W/out/oci-$x.err" || { cat "$W/out/oci-$x.err"; exit 1; }
 done
 MD_A=$(jq -r .manifest_digest "$W/out/oci-a.json")
 BASE_LAYER=$(jq -r '.layers[0].digest' "$W/out/oci-base.json")
@@ -156,7 +156,7 @@ scan wrong-digest "$REG/cs/a@sha256:$(printf '0%.0s' $(seq 64))" --ca-file "$CA"
 expect_err wrong-digest "not found"
 
 if [ $HAVE_DEBIAN = 1 ]; then
-  "$BIN" sbom "oci:$FX/debian:latest" >"$W/out/oci-debian.json" 2>/dev/null
+  "$BIN" sbom --format layers "oci:$FX/debian:latest" >"$W/out/oci-debian.json" 2>/dev/null
   scan debian "$REG/cs/debian:latest" --ca-file "$CA"
   expect_ok debian "$W/out/oci-debian.json"
   want=$(jq '[.layers[].size] | add' "$W/out/oci-debian.json")
@@ -169,8 +169,8 @@ fi
 
 # ---------- multi-platform index ----------
 if [ $HAVE_MULTI = 1 ]; then
-  "$BIN" sbom "oci:$FX/alpine-multi:latest" --platform linux/amd64 >"$W/out/oci-multi-amd64.json" 2>/dev/null
-  "$BIN" sbom "oci:$FX/alpine-multi:latest" --platform linux/arm64 >"$W/out/oci-multi-arm64.json" 2>/dev/null
+  "$BIN" sbom --format layers "oci:$FX/alpine-multi:latest" --platform linux/amd64 >"$W/out/oci-multi-amd64.json" 2>/dev/null
+  "$BIN" sbom --format layers "oci:$FX/alpine-multi:latest" --platform linux/arm64 >"$W/out/oci-multi-arm64.json" 2>/dev/null
   scan multi-amd64 "$REG/cs/multi" --ca-file "$CA" --platform linux/amd64
   expect_ok multi-amd64 "$W/out/oci-multi-amd64.json"
   scan multi-arm64 "$REG/cs/multi:latest" --ca-file "$CA" --platform linux/arm64
@@ -193,7 +193,7 @@ export CELLSCAN_REGISTRY_USERNAME=$REG_USER CELLSCAN_REGISTRY_PASSWORD=wrong-$RE
 scan wrong-creds "$REG/cs/a:latest" --ca-file "$CA"
 expect_err wrong-creds "authentication failed: .* rejected the credentials from environment"
 nocreds
-printf '%s\n' "$REG_PASS" | "$BIN" sbom "$REG/cs/a:latest" --ca-file "$CA" --cache-dir "$W/cache-stdin" \
+printf '%s\n' "$REG_PASS" | "$BIN" sbom --format layers "$REG/cs/a:latest" --ca-file "$CA" --cache-dir "$W/cache-stdin" \
   --username "$REG_USER" --password-stdin >"$W/out/stdin.json" 2>"$W/out/stdin.err"
 RC=$?
 expect_ok stdin "$W/out/oci-a.json"
@@ -317,14 +317,14 @@ python3 -c "import sys; sys.exit(0 if float('$SECS') < 15 else 1)" \
 # ---------- concurrency: shared layers downloaded once ----------
 ctl reset
 rm -rf "$W/cache-shared"
-"$BIN" sbom "$PX/cs/a:latest" --ca-file "$CA" --cache-dir "$W/cache-shared" >"$W/out/conc-a.json" 2>"$W/out/conc-a.err" &
+"$BIN" sbom --format layers "$PX/cs/a:latest" --ca-file "$CA" --cache-dir "$W/cache-shared" >"$W/out/conc-a.json" 2>"$W/out/conc-a.err" &
 pa=$!
-"$BIN" sbom "$PX/cs/b:latest" --ca-file "$CA" --cache-dir "$W/cache-shared" >"$W/out/conc-b.json" 2>"$W/out/conc-b.err" &
+"$BIN" sbom --format layers "$PX/cs/b:latest" --ca-file "$CA" --cache-dir "$W/cache-shared" >"$W/out/conc-b.json" 2>"$W/out/conc-b.err" &
 pb=$!
 wait $pa; ra=$?
 wait $pb; rb=$?
 RC=$ra; expect_ok conc-a "$W/out/oci-a.json"
-"$BIN" sbom "oci:$L:b" >"$W/out/oci-b.json" 2>/dev/null
+"$BIN" sbom --format layers "oci:$L:b" >"$W/out/oci-b.json" 2>/dev/null
 RC=$rb; expect_ok conc-b "$W/out/oci-b.json"
 n=$(plog | jq "[.[] | select((.path | endswith(\"$BASE_LAYER\")) and .status == 200)] | length")
 [ "$n" = 1 ] && ok "concurrency: the shared layer was downloaded once" || bad "concurrency: shared layer downloaded $n times"
