@@ -16,7 +16,7 @@ static const struct {
 	FIELD(layers), FIELD(layer_bytes), FIELD(image_bytes), FIELD(layer_entries),
 	FIELD(path_len), FIELD(analyzer_file), FIELD(worker_as), FIELD(worker_cpu),
 	FIELD(worker_wall), FIELD(worker_mem), FIELD(records), FIELD(wire_bytes),
-	FIELD(tmpfs_bytes),
+	FIELD(tmpfs_bytes), FIELD(archive_members), FIELD(archive_bytes),
 };
 
 void cs_limits_default(struct cs_limits *l)
@@ -34,6 +34,8 @@ void cs_limits_default(struct cs_limits *l)
 	l->records = 5000000;
 	l->wire_bytes = 2ull << 30;
 	l->tmpfs_bytes = 1ull << 20;
+	l->archive_members = 100000;
+	l->archive_bytes = 64ull << 30;
 }
 
 static int parse_u64(uint64_t *out, const char *s, size_t n)

@@ -34,6 +34,8 @@ struct cs_limits {
 	uint64_t records;              /* records per image */
 	uint64_t wire_bytes;           /* total record bytes per image */
 	uint64_t tmpfs_bytes;          /* size of the worker's root tmpfs */
+	uint64_t archive_members;      /* members an archive worker may send */
+	uint64_t archive_bytes;        /* bytes an archive worker may send in all */
 };
 
 /* The defaults of DESIGN.md. */

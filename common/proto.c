@@ -53,11 +53,15 @@ static const struct field f_warning[] = {
 	{ "layer", F_INT, OPT }, { "path", F_STR, OPT }, { "code", F_STR, REQ },
 	{ "message", F_STR, REQ }, { NULL, 0, 0 } };
 static const struct field f_layer_end[] = {
-	{ "layer", F_INT, REQ }, { "diff_id", F_DIGEST, REQ }, { "bytes", F_INT, REQ },
+	{ "layer", F_INT, REQ }, { "diff_id", F_DIGEST, OPT }, { "bytes", F_INT, REQ },
 	{ "entries", F_INT, REQ }, { NULL, 0, 0 } };
 static const struct field f_done[] = { { "layers", F_INT, REQ }, { NULL, 0, 0 } };
 static const struct field f_fatal[] = {
 	{ "what", F_STR, REQ }, { "syscall", F_INT, OPT }, { NULL, 0, 0 } };
+
+static const struct field f_member[] = {
+	{ "path", F_STR, REQ }, { "size", F_INT, REQ }, { "link", F_STR, OPT },
+	{ NULL, 0, 0 } };
 
 static const struct schema schemas[] = {
 	{ CS_REC_HELLO, "hello", f_hello },
@@ -72,6 +76,7 @@ static const struct schema schemas[] = {
 	{ CS_REC_LAYER_END, "layer_end", f_layer_end },
 	{ CS_REC_DONE, "done", f_done },
 	{ CS_REC_FATAL, "fatal", f_fatal },
+	{ CS_REC_MEMBER, "member", f_member },
 };
 
 const char *cs_rec_name(enum cs_rec t)
@@ -246,10 +251,16 @@ int cs_proto_accept(struct cs_proto_state *s, enum cs_rec *type, const json_t *r
 		}
 		if (t == CS_REC_WARNING && json_object_get(rec, "layer") == NULL)
 			return 0;
+		if (t == CS_REC_MEMBER) {
+			if (s->archive)
+				return 0;
+			return cs_err_set(CS_EPROTO, "member record from a worker not in archive mode");
+		}
 		return cs_err_set(CS_EPROTO, "%s record outside a layer", cs_rec_name(t));
 	case CS_PHASE_LAYER:
 		lay = json_object_get(rec, "layer");
-		if (t == CS_REC_HELLO || t == CS_REC_LAYER_BEGIN || t == CS_REC_DONE)
+		if (t == CS_REC_HELLO || t == CS_REC_LAYER_BEGIN || t == CS_REC_DONE ||
+		    t == CS_REC_MEMBER)
 			return cs_err_set(CS_EPROTO, "%s record inside layer %llu", cs_rec_name(t),
 					  (unsigned long long)s->layer);
 		if (lay != NULL && (uint64_t)json_integer_value(lay) != s->layer)

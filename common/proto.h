@@ -19,12 +19,17 @@
  *   whiteout     layer, path, opaque
  *   warning      [layer, path], code, message
  *   error        [layer, path], code, message       the worker then exits
- *   layer_end    layer, diff_id, bytes, entries
+ *   layer_end    layer, [diff_id], bytes, entries  diff_id absent only in
+ *                                                  dir: (rootfs) mode
  *   done         layers                            last record
  *   fatal        what, [syscall]                   from a dying worker
+ *   member       path, size, [link]                archive mode only: then
+ *                                                  exactly size raw bytes on
+ *                                                  the raw pipe (none for a link)
  *
  * os, analyzed, package, file, whiteout and warning-with-layer are allowed only
- * between layer_begin and layer_end of the same layer.
+ * between layer_begin and layer_end of the same layer; member only between
+ * hello and done when the state's archive flag is set.
  */
 #ifndef CS_COMMON_PROTO_H
 #define CS_COMMON_PROTO_H
@@ -49,6 +54,7 @@ enum cs_rec {
 	CS_REC_LAYER_END,
 	CS_REC_DONE,
 	CS_REC_FATAL,
+	CS_REC_MEMBER,
 };
 
 const char *cs_rec_name(enum cs_rec t);
@@ -74,6 +80,8 @@ struct cs_proto_state {
 	uint64_t records;        /* records accepted so far */
 	uint64_t max_records;
 	int failed;              /* worker sent "error" or "fatal" */
+	int archive;             /* archive mode: member records allowed; set
+				  * after cs_proto_init() */
 };
 
 void cs_proto_init(struct cs_proto_state *s, uint64_t layers, uint64_t max_records);

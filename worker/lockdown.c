@@ -266,5 +266,5 @@ int cs_lockdown(const struct cs_lockdown *l)
 		return cs_err_set(CS_ESANDBOX, "close_range: %s", strerror(errno));
 	if (l->no_seccomp)
 		return 0;
-	return cs_seccomp_load(l->rootfs);
+	return cs_seccomp_load(l->rootfs, l->raw_fd);
 }

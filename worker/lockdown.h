@@ -27,6 +27,7 @@ struct cs_lockdown {
 	const struct cs_limits *lim;
 	int last_fd;        /* highest descriptor to keep */
 	int rootfs;         /* dir: mode: read-only opens beneath /rootfs allowed */
+	int raw_fd;         /* archive mode: a descriptor write(2) may also use; 0: none */
 	int weak;           /* no namespaces: skip pivot and the id checks (loud) */
 	int no_seccomp;     /* tests only: everything but the filter */
 };
@@ -37,7 +38,8 @@ int cs_lockdown_early(void);
 /* Runs every step in order: checks, pivot, caps, prctls, rlimits, fds, seccomp. */
 int cs_lockdown(const struct cs_lockdown *l);
 
-/* The seccomp allowlist alone (lockdown.c calls it last). */
-int cs_seccomp_load(int rootfs);
+/* The seccomp allowlist alone (lockdown.c calls it last); raw_fd > 2 is a
+ * further descriptor write(2) may use (archive mode), 0 none. */
+int cs_seccomp_load(int rootfs, int raw_fd);
 
 #endif

@@ -24,7 +24,7 @@
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(nr), 1, a)) != 0) goto out; \
 } while (0)
 
-int cs_seccomp_load(int rootfs)
+int cs_seccomp_load(int rootfs, int raw_fd)
 {
 	scmp_filter_ctx ctx;
 	int r;
@@ -53,6 +53,9 @@ int cs_seccomp_load(int rootfs)
 	ALLOW1(write, SCMP_A0_32(SCMP_CMP_EQ, CS_FD_ERR));
 	ALLOW1(writev, SCMP_A0_32(SCMP_CMP_EQ, CS_FD_OUT));
 	ALLOW1(writev, SCMP_A0_32(SCMP_CMP_EQ, CS_FD_ERR));
+	/* Archive mode: member bytes go to the raw pipe, and only there. */
+	if (raw_fd > CS_FD_ERR)
+		ALLOW1(write, SCMP_A0_32(SCMP_CMP_EQ, (unsigned)raw_fd));
 	/* Memory, never executable: no new code can appear in the worker. */
 	ALLOW1(mmap, SCMP_A2_32(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	ALLOW1(mprotect, SCMP_A2_32(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
@@ -86,11 +89,14 @@ int cs_seccomp_load(int rootfs)
 		goto out;
 	if (rootfs) {
 		/* dir: mode reads the read-only, nosymfollow bind at /rootfs; an
-		 * open may only read (no write, create, truncate or tmpfile). */
+		 * open may only read (no write, create, truncate or tmpfile).
+		 * glibc's __O_TMPFILE includes O_DIRECTORY, which the walk needs:
+		 * only the tmpfile bit itself is masked. */
 		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 					  SCMP_A2_32(SCMP_CMP_MASKED_EQ,
 						     O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND |
-						     __O_TMPFILE | O_PATH, O_RDONLY))) != 0)
+						     (__O_TMPFILE & ~O_DIRECTORY) | O_PATH,
+						     O_RDONLY))) != 0)
 			goto out;
 		ALLOW(getdents64);
 		ALLOW(readlinkat);

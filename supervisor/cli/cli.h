@@ -27,6 +27,9 @@ void cs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * when path is NULL or "-". */
 int cs_cli_write_out(const char *path, const char *data, size_t len);
 
+/* Columns of the terminal on stdout ($COLUMNS, else the tty, else 120). */
+int cs_cli_terminal_width(void);
+
 /* The loud warning --unsafe-no-namespaces prints on every run. */
 void cs_cli_warn_weak(int weak);
 
@@ -38,5 +41,8 @@ int cs_cmd_cache(int argc, char **argv);
 int cs_cmd_version(int argc, char **argv);
 int cs_cmd_vercmp(int argc, char **argv);
 int cs_cmd_db(int argc, char **argv);
+int cs_cmd_scan(int argc, char **argv);
+int cs_cmd_explain(int argc, char **argv);
+int cs_cmd_policy(int argc, char **argv);
 
 #endif

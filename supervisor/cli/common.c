@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "common/errors.h"
@@ -107,4 +108,17 @@ void cs_cli_warn_weak(int weak)
 	if (weak)
 		fprintf(stderr, "cellscan: WARNING: --unsafe-no-namespaces: the worker runs WITHOUT "
 			"namespace isolation; a hostile image is far less contained\n");
+}
+
+int cs_cli_terminal_width(void)
+{
+	struct winsize ws;
+	const char *c = getenv("COLUMNS");
+	long v;
+
+	if (c != NULL && (v = strtol(c, NULL, 10)) >= 40 && v <= 1000)
+		return (int)v;
+	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return 120;
 }

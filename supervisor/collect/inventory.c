@@ -84,10 +84,13 @@ static int on_record(void *vctx, enum cs_rec t, json_t *rec)
 	if (t == CS_REC_LAYER_END) {
 		const struct cs_layer *src = &g->img->layers[li];
 		const char *di = json_string_value(json_object_get(rec, "diff_id"));
-		if (strcmp(di, src->diff_id) != 0)
+		/* dir: has one pseudo-layer and no tar stream to hash */
+		if ((di == NULL) != (g->img->rootfs != NULL))
+			return cs_err_set(CS_EPROTO, "layer_end %s a diff_id", di ? "with" : "without");
+		if (di != NULL && strcmp(di, src->diff_id) != 0)
 			return cs_err_set(CS_EDIGEST, "layer %zu (%s): its content hashes to %s, but the "
 					  "image config says %s", li, src->digest, di, src->diff_id);
-		snprintf(L->diff_id, sizeof(L->diff_id), "%s", di);
+		snprintf(L->diff_id, sizeof(L->diff_id), "%s", di ? di : "");
 		L->bytes = (uint64_t)json_integer_value(json_object_get(rec, "bytes"));
 		L->entries = (uint64_t)json_integer_value(json_object_get(rec, "entries"));
 		return 0;
@@ -291,7 +294,7 @@ int cs_inventory_collect(struct cs_inventory **out, const struct cs_image *img,
 			r = cs_err_set(CS_ENOMEM, "out of memory");
 			goto out;
 		}
-		if (!o->no_cache && cache_load(&g, i, o) == 1)
+		if (!o->no_cache && img->rootfs == NULL && cache_load(&g, i, o) == 1)
 			continue;
 		/* a half-loaded layer is emptied and streamed again */
 		json_array_clear(L->os);
@@ -311,8 +314,12 @@ int cs_inventory_collect(struct cs_inventory **out, const struct cs_image *img,
 		goto out;
 	snprintf(nbuf, sizeof(nbuf), "%zu", nmap);
 	argv[a++] = "cellscan-worker";
-	argv[a++] = "--layers";
-	argv[a++] = nbuf;
+	if (img->rootfs != NULL) {
+		argv[a++] = "--rootfs";
+	} else {
+		argv[a++] = "--layers";
+		argv[a++] = nbuf;
+	}
 	argv[a++] = "--limits";
 	argv[a++] = limits;
 	if (o->files)
@@ -325,7 +332,8 @@ int cs_inventory_collect(struct cs_inventory **out, const struct cs_image *img,
 	so.worker = o->worker;
 	so.argv = argv;
 	so.fds = fds;
-	so.nfds = nmap;
+	so.nfds = img->rootfs != NULL ? 0 : nmap;
+	so.rootfs = img->rootfs;
 	so.lim = o->lim;
 	so.uid = o->uid;
 	so.gid = o->gid;
@@ -341,7 +349,7 @@ int cs_inventory_collect(struct cs_inventory **out, const struct cs_image *img,
 	inv->worker_ran = 1;
 	inv->worker_max_rss_kb = res.end.max_rss_kb;
 	inv->worker_cpu_seconds = res.end.cpu_seconds;
-	if (r == 0 && !o->no_cache)
+	if (r == 0 && !o->no_cache && img->rootfs == NULL)
 		for (i = 0; i < nmap; i++)
 			cache_store(&inv->layers[map[i]], o);
 out:

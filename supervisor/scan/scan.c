@@ -73,6 +73,11 @@ int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct 
 
 	memset(res, 0, sizeof(*res));
 	so.lim = &o->lim;
+	/* archives are unpacked by a sandboxed worker too */
+	so.worker = o->worker;
+	so.worker_uid = o->uid;
+	so.worker_gid = o->gid;
+	so.weak = o->weak;
 	if ((r = cs_source_open(&res->img, ref, &so)) != 0)
 		return r;
 	memset(&io, 0, sizeof(io));

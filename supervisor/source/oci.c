@@ -61,6 +61,7 @@ void cs_image_free(struct cs_image *img)
 	json_decref(img->config);
 	free(img->ref);
 	free(img->name);
+	free(img->rootfs);
 	free(img);
 }
 
@@ -416,10 +417,26 @@ int cs_source_open(struct cs_image **out, const char *ref, const struct cs_sourc
 		}
 		img->name = strdup(dir);
 		r = open_oci(img, dir, tag, o);
-	} else if (strncmp(ref, "oci-archive:", 12) == 0 || strncmp(ref, "docker-archive:", 15) == 0 ||
-		   strncmp(ref, "dir:", 4) == 0) {
-		r = cs_err_set(CS_EUNSUPPORTED, "image reference \"%.200s\": this build does not read "
-			       "that source yet", ref);
+	} else if (strncmp(ref, "oci-archive:", 12) == 0) {
+		dir = strdup(ref + 12);
+		if (dir == NULL) {
+			r = cs_err_set(CS_ENOMEM, "out of memory");
+			goto out;
+		}
+		/* FILE:TAG as for oci:, FILE itself with no ':' after its last '/' */
+		colon = strrchr(dir, ':');
+		if (colon != NULL && strchr(colon, '/') == NULL) {
+			*colon = '\0';
+			tag = colon + 1;
+		}
+		img->name = strdup(dir);
+		r = cs_archive_open(img, dir, tag, 0, o);
+	} else if (strncmp(ref, "docker-archive:", 15) == 0) {
+		img->name = strdup(ref + 15);
+		r = cs_archive_open(img, ref + 15, NULL, 1, o);
+	} else if (strncmp(ref, "dir:", 4) == 0) {
+		img->name = strdup(ref + 4);
+		r = cs_dir_open(img, ref + 4, o);
 	} else {
 		/* anything else is host[:port]/repo[:tag|@digest] (docker.io defaults) */
 		r = cs_registry_open(img, ref, o);

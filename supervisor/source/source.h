@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -32,6 +33,8 @@ struct cs_image {
 	size_t nlayers;
 	struct cs_layer *layers;
 	uint64_t fetched_bytes;   /* body bytes downloaded from a registry by this open */
+	char *rootfs;             /* dir: the directory (absolute), else NULL; the image
+				   * then has one pseudo-layer with fd -1 and no digests */
 };
 
 #define CS_SOURCE_HOSTS_MAX 16      /* --insecure-registry / --auth-allow-host each */
@@ -60,6 +63,11 @@ struct cs_source_opts {
 	const char *username;
 	const char *password;     /* set by --password-stdin: storage owned by the source part */
 	int no_docker_config;     /* ignore ~/.docker/config.json and its helpers */
+	/* archive sources (oci-archive:, docker-archive:) run a sandboxed worker */
+	const char *worker;       /* cellscan-worker path; NULL: archives are refused */
+	uid_t worker_uid;         /* host ids for the worker when we are root */
+	gid_t worker_gid;
+	int weak;                 /* --unsafe-no-namespaces */
 };
 
 /*
@@ -78,11 +86,20 @@ int cs_source_parse_option(struct cs_source_opts *o, int argc, char **argv, int 
 /* Usage text of those options (static, for --help). */
 const char *cs_source_options_help(void);
 
-/* Opens IMAGE: oci:DIR[:TAG] or a registry reference
- * host[:port]/repo[:tag|@sha256:...] (docker.io defaults). Registry layers
- * come from the blob cache (o->cache_dir). Caller frees with cs_image_free(). */
+/* Opens IMAGE: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE,
+ * dir:ROOTFS or a registry reference host[:port]/repo[:tag|@sha256:...]
+ * (docker.io defaults). Registry and archive layers come from the blob cache
+ * (o->cache_dir). Caller frees with cs_image_free(). */
 int cs_source_open(struct cs_image **out, const char *ref, const struct cs_source_opts *o);
 void cs_image_free(struct cs_image *img);
+
+/* Internal to supervisor/source/, called by cs_source_open(): */
+/* oci-archive:FILE[:TAG] (docker 0) and docker-archive:FILE (docker 1),
+ * read by a sandboxed worker into the blob cache (archive.c). */
+int cs_archive_open(struct cs_image *img, const char *file, const char *tag, int docker,
+		    const struct cs_source_opts *o);
+/* dir:ROOTFS (dir.c). */
+int cs_dir_open(struct cs_image *img, const char *dir, const struct cs_source_opts *o);
 
 /* ---- the blob cache, for `cellscan cache status|prune` ---- */
 

@@ -16,8 +16,8 @@ fail=0
 # shellcheck disable=SC2016
 unshare --user --map-root-user sh -c '
   echo 0 > /proc/sys/user/max_user_namespaces || exit 99
-  "$1/bin/cellscan" sbom "oci:$2:latest" >/dev/null 2>"$3"; echo "exit $?" >>"$3"
-  "$1/bin/cellscan" sbom "oci:$2:latest" --unsafe-no-namespaces >"$3.json" 2>>"$3"; echo "weak $?" >>"$3"
+  "$1/bin/cellscan" sbom "oci:$2:latest" --no-cache >/dev/null 2>"$3"; echo "exit $?" >>"$3"
+  "$1/bin/cellscan" sbom "oci:$2:latest" --no-cache --unsafe-no-namespaces >"$3.json" 2>>"$3"; echo "weak $?" >>"$3"
 ' sh "$build" "$layout" "$out"
 cat "$out"
 grep -q "^exit 3$" "$out" || { echo "FAIL: expected exit 3 when namespaces are blocked"; fail=1; }
