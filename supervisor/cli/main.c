@@ -15,6 +15,7 @@ static const char usage[] =
 	"  db import SOURCE... [--db FILE]    OSV zips, directories or JSON files\n"
 	"  db update [--source URL] [--ecosystem NAME]... [--db FILE] [--ca-file FILE]\n"
 	"  db status [--db FILE] [--json]\n"
+	"  policy check FILE [--today YYYY-MM-DD] | policy show [FILE]\n"
 	"  cache status|prune [--cache-dir DIR] [--cache-max-size SIZE | --all] [--json]\n"
 	"  vercmp ECOSYSTEM A B     prints <, = or >\n"
 	"  version\n"
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
 		return cs_cmd_version(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cache") == 0)
 		return cs_cmd_cache(argc - 1, argv + 1);
+	if (strcmp(argv[1], "policy") == 0)
+		return cs_cmd_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "db") == 0)
 		return cs_cmd_db(argc - 1, argv + 1);
 	if (strcmp(argv[1], "vercmp") == 0)
