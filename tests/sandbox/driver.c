@@ -67,6 +67,8 @@ static int on_rec(void *ctx, enum cs_rec t, json_t *rec)
 	return 0;
 }
 
+static const char *rootfs_dir;   /* set for the dir: mode cases */
+
 static int run(const char *probe, const char *limits, int fdkind, int no_seccomp,
 	       struct seen *seen, struct cs_collect_result *res, char *err, size_t errn)
 {
@@ -109,6 +111,8 @@ static int run(const char *probe, const char *limits, int fdkind, int no_seccomp
 		    strcmp(probe, "supervisor-file") == 0 ? self_path : pidbuf;
 	if (no_seccomp)
 		argv[a++] = "--no-seccomp";
+	if (rootfs_dir != NULL)
+		argv[a++] = "--rootfs";
 	argv[a] = NULL;
 	memset(&so, 0, sizeof(so));
 	so.worker = probe_path;
@@ -116,6 +120,7 @@ static int run(const char *probe, const char *limits, int fdkind, int no_seccomp
 	so.fds = fds;
 	so.nfds = (size_t)nfd;
 	so.lim = &lim;
+	so.rootfs = rootfs_dir;
 	cs_sandbox_default_ids(&so.uid, &so.gid);
 	memset(seen, 0, sizeof(*seen));
 	r = cs_sandbox_spawn(&sb, &so);
@@ -481,6 +486,57 @@ int main(void)
 				 (r != 0 && res.end.kind == CS_END_OOM);
 			printf("%-4s alloc -> %s %s\n", ok ? "ok" : "FAIL", seen.report, r ? err : "");
 			CHECK(ok);
+		}
+	}
+	{
+		/* dir: mode: a rootfs with a symlink pointing out of it */
+		static const struct pcase rc[] = {
+			{ "rootfs-symlink-out", BLOCKED, NULL, 0, NULL, 0 },
+			{ "rootfs-dotdot", BLOCKED, NULL, 0, NULL, 0 },
+			{ "rootfs-write", BLOCKED, "openat", 0, NULL, 0 },
+			{ "rootfs-create", BLOCKED, "openat", 0, NULL, 0 },
+			{ "rootfs-write-fd", BLOCKED, "write", 0, NULL, 0 },
+			{ "open-passwd", BLOCKED, NULL, 0, NULL, 0 },
+			{ "socket-inet", BLOCKED, "socket", 0, NULL, 0 },
+		};
+		char dir[] = "/tmp/cellscan-rootfs.XXXXXX", p2[256];
+		FILE *hf;
+		if (mkdtemp(dir) != NULL) {
+			snprintf(p2, sizeof(p2), "%s/etc", dir);
+			mkdir(p2, 0755);
+			snprintf(p2, sizeof(p2), "%s/etc/hostname", dir);
+			hf = fopen(p2, "w");
+			if (hf) {
+				fputs("rootfs\n", hf);
+				fclose(hf);
+			}
+			snprintf(p2, sizeof(p2), "%s/passwd-link", dir);
+			if (symlink("/etc/passwd", p2) != 0)
+				perror("symlink");
+			chmod(dir, 0755);
+			rootfs_dir = dir;
+			{
+				/* the control must succeed, or the cases prove nothing */
+				static const struct pcase ctl = { "rootfs-read", BLOCKED, NULL, 0, NULL, 0 };
+				struct seen seen;
+				struct cs_collect_result res;
+				char err[1024];
+				int r = run(ctl.probe, NULL, 0, 0, &seen, &res, err, sizeof(err));
+				int ok = r == 0 && strstr(seen.report, "works") != NULL;
+				printf("%-4s rootfs-read (control) -> %s %s\n", ok ? "ok" : "FAIL",
+				       seen.report, r ? err : "");
+				CHECK(ok);
+			}
+			for (i = 0; i < sizeof(rc) / sizeof(rc[0]); i++)
+				check_case(&rc[i], 0);
+			rootfs_dir = NULL;
+			snprintf(p2, sizeof(p2), "%s/passwd-link", dir);
+			unlink(p2);
+			snprintf(p2, sizeof(p2), "%s/etc/hostname", dir);
+			unlink(p2);
+			snprintf(p2, sizeof(p2), "%s/etc", dir);
+			rmdir(p2);
+			rmdir(dir);
 		}
 	}
 	/* nothing reached the listener */

@@ -295,6 +295,33 @@ static int run_probe(const char *p)
 		close(CS_FD_OUT);
 		block_forever();
 	}
+	/* --- dir: mode (the rootfs is bound read-only, nosymfollow, at /rootfs) --- */
+	if (strcmp(p, "rootfs-read") == 0) {
+		/* the control: reading a regular file of the rootfs works */
+		int fd = open("/rootfs/etc/hostname", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		char b[64];
+		if (fd < 0 || read(fd, b, sizeof(b)) <= 0)
+			return report(0, "could not read a file of the rootfs (%s)", strerrorname_np(errno));
+		return report(1, "read inside the rootfs works, as it should");
+	}
+	if (strcmp(p, "rootfs-symlink-out") == 0)
+		return outcome("open a symlink pointing at /etc/passwd",
+			       open("/rootfs/passwd-link", O_RDONLY | O_CLOEXEC));
+	if (strcmp(p, "rootfs-dotdot") == 0)
+		return outcome("open /rootfs/../../etc/passwd",
+			       open("/rootfs/../../etc/passwd", O_RDONLY | O_CLOEXEC));
+	if (strcmp(p, "rootfs-write") == 0)
+		return outcome("open a rootfs file for writing",
+			       open("/rootfs/etc/hostname", O_WRONLY | O_CLOEXEC));
+	if (strcmp(p, "rootfs-create") == 0)
+		return outcome("create a file in the rootfs",
+			       open("/rootfs/new", O_RDONLY | O_CREAT | O_CLOEXEC, 0644));
+	if (strcmp(p, "rootfs-write-fd") == 0) {
+		int fd = open("/rootfs/etc/hostname", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return outcome("open for the write test", fd);
+		return outcome("write(2) to a read-only rootfs descriptor", write(fd, "x", 1));
+	}
 	if (strcmp(p, "ready") == 0) {
 		/* for inspection from outside: say so, then wait to be killed */
 		cs_rec_warning(-1, NULL, "probe", "READY");
@@ -309,7 +336,7 @@ int main(int argc, char **argv)
 	struct cs_lockdown ld;
 	const char *probe = NULL;
 	long layers = 0;
-	int i, no_seccomp = 0;
+	int i, no_seccomp = 0, rootfs = 0;
 
 	if (cs_lockdown_early() != 0)
 		return 3;
@@ -323,6 +350,8 @@ int main(int argc, char **argv)
 			arg = argv[++i];
 		else if (strcmp(argv[i], "--no-seccomp") == 0)
 			no_seccomp = 1;
+		else if (strcmp(argv[i], "--rootfs") == 0)
+			rootfs = 1;
 		else if (strcmp(argv[i], "--limits") == 0 && i + 1 < argc) {
 			if (cs_limits_parse(&lim, argv[++i]) != 0)
 				return 2;
@@ -342,6 +371,7 @@ int main(int argc, char **argv)
 	if (ld.last_fd < CS_FD_ERR)
 		ld.last_fd = CS_FD_ERR;
 	ld.no_seccomp = no_seccomp;
+	ld.rootfs = rootfs;
 	if (cs_lockdown(&ld) != 0) {
 		fprintf(stderr, "probe lockdown: %s\n", cs_err_msg());
 		return 3;
