@@ -249,7 +249,7 @@ out:
 	json_decref(doc);
 }
 
-int cs_inventory_collect(struct cs_inventory **out, const struct cs_image *img,
+int cs_inventory_collect(struct cs_inventory **out, struct cs_image *img,
 			 const struct cs_inventory_opts *o)
 {
 	struct cs_inventory *inv;
@@ -304,7 +304,8 @@ int cs_inventory_collect(struct cs_inventory **out, const struct cs_image *img,
 		json_array_clear(L->files);
 		json_array_clear(L->analyzed);
 		json_array_clear(L->records);
-		fds[nmap] = img->layers[i].fd;
+		if ((r = cs_image_layer_fd(img, i, &fds[nmap])) != 0)
+			goto out;
 		map[nmap++] = i;
 	}
 	g.nmap = nmap;

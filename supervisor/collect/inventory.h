@@ -50,11 +50,12 @@ struct cs_inventory_opts {
 };
 
 /*
- * Streams every layer of img that has no cached inventory (keyed by diff_id,
+ * Streams every layer of img that has no cached inventory (opening its blob
+ * only then: cs_image_layer_fd) (keyed by diff_id,
  * CS_ANALYZERS_VERSION and --files) through one sandboxed worker, and
  * caches what it reports. Caller frees with cs_inventory_free().
  */
-int cs_inventory_collect(struct cs_inventory **out, const struct cs_image *img,
+int cs_inventory_collect(struct cs_inventory **out, struct cs_image *img,
 			 const struct cs_inventory_opts *o);
 void cs_inventory_free(struct cs_inventory *inv);
 

@@ -57,6 +57,8 @@ void cs_image_free(struct cs_image *img)
 	for (i = 0; i < img->nlayers; i++)
 		if (img->layers[i].fd >= 0)
 			close(img->layers[i].fd);
+	if (img->lazy && img->layout_fd >= 0)
+		close(img->layout_fd);
 	free(img->layers);
 	json_decref(img->config);
 	free(img->ref);
@@ -234,11 +236,13 @@ static int pick_platform(const json_t **out, const json_t *index, const char *wa
 			  "with --platform", what, want, used ? list : "none");
 }
 
-static int open_layer(struct cs_layer *l, int dirfd, const json_t *d)
+/* Records a layer descriptor; the blob itself is opened and verified only
+ * when a worker needs it (cs_image_layer_fd), so a layer whose inventory is
+ * cached (keyed by the diff_id of a digest-checked config) is never read. */
+static int open_layer(struct cs_layer *l, const json_t *d)
 {
 	const char *dg, *mt;
-	uint64_t size, got;
-	char path[128], hex[72];
+	uint64_t size;
 	int r;
 
 	l->fd = -1;
@@ -249,20 +253,39 @@ static int open_layer(struct cs_layer *l, int dirfd, const json_t *d)
 	snprintf(l->digest, sizeof(l->digest), "%s", dg);
 	snprintf(l->media_type, sizeof(l->media_type), "%s", mt);
 	l->size = size;
-	blob_path(path, sizeof(path), dg);
-	l->fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return 0;
+}
+
+int cs_image_layer_fd(struct cs_image *img, size_t i, int *fd)
+{
+	struct cs_layer *l;
+	uint64_t got;
+	char path[128], hex[72];
+	int r;
+
+	*fd = -1;
+	if (i >= img->nlayers)
+		return cs_err_set(CS_EINVAL, "no layer %zu", i);
+	l = &img->layers[i];
+	if (l->fd >= 0 || !img->lazy) {
+		*fd = l->fd;
+		return 0;
+	}
+	blob_path(path, sizeof(path), l->digest);
+	l->fd = openat(img->layout_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (l->fd < 0)
-		return cs_err_set(CS_ENOTFOUND, "layer blob %s: %s", dg, strerror(errno));
+		return cs_err_set(CS_ENOTFOUND, "layer blob %s: %s", l->digest, strerror(errno));
 	if ((r = cs_digest_fd(hex, l->fd, &got)) != 0)
 		return r;
-	if (got != size)
+	if (got != l->size)
 		return cs_err_set(CS_EDIGEST, "layer blob %s has %llu bytes, its descriptor says %llu",
-				  dg, (unsigned long long)got, (unsigned long long)size);
-	if (strcmp(hex, dg) != 0)
-		return cs_err_set(CS_EDIGEST, "layer blob %s does not match its digest (got %s)", dg,
-				  hex);
+				  l->digest, (unsigned long long)got, (unsigned long long)l->size);
+	if (strcmp(hex, l->digest) != 0)
+		return cs_err_set(CS_EDIGEST, "layer blob %s does not match its digest (got %s)",
+				  l->digest, hex);
 	if (lseek(l->fd, 0, SEEK_SET) != 0)
 		return cs_err_set(CS_EIO, "seek: %s", strerror(errno));
+	*fd = l->fd;
 	return 0;
 }
 
@@ -371,7 +394,7 @@ static int open_oci(struct cs_image *img, const char *dir, const char *tag,
 	json_array_foreach(ls, i, m) {
 		const char *di = json_string_value(json_array_get(diffs, i));
 		img->nlayers = i + 1;
-		if ((r = open_layer(&img->layers[i], dirfd, m)) != 0)
+		if ((r = open_layer(&img->layers[i], m)) != 0)
 			goto out;
 		if (!cs_digest_valid(di)) {
 			r = cs_err_set(CS_EFORMAT, "config diff_id %zu is not a sha256 digest", i);
@@ -379,12 +402,17 @@ static int open_oci(struct cs_image *img, const char *dir, const char *tag,
 		}
 		snprintf(img->layers[i].diff_id, sizeof(img->layers[i].diff_id), "%s", di);
 	}
+	/* blobs are opened on demand through the layout's directory */
+	img->lazy = 1;
+	img->layout_fd = dirfd;
+	dirfd = -1;
 	r = 0;
 out:
 	json_decref(index);
 	json_decref(sub);
 	json_decref(man);
-	close(dirfd);
+	if (dirfd >= 0)
+		close(dirfd);
 	return r;
 }
 

@@ -35,7 +35,16 @@ struct cs_image {
 	uint64_t fetched_bytes;   /* body bytes downloaded from a registry by this open */
 	char *rootfs;             /* dir: the directory (absolute), else NULL; the image
 				   * then has one pseudo-layer with fd -1 and no digests */
+	int lazy;                 /* oci: layer blobs are opened and verified on demand */
+	int layout_fd;            /* oci: the layout directory, when lazy */
 };
+
+/*
+ * The read-only descriptor of layer i's verified blob (borrowed: closed by
+ * cs_image_free). For an oci: layout the blob is opened and its digest and
+ * size checked now, on first use; other sources have it open already.
+ */
+int cs_image_layer_fd(struct cs_image *img, size_t i, int *fd);
 
 #define CS_SOURCE_HOSTS_MAX 16      /* --insecure-registry / --auth-allow-host each */
 #define CS_CACHE_MAX_DEFAULT (10ull << 30)  /* blob cache cap, bytes */
