@@ -21,6 +21,20 @@ if [ "$what" = all ] || [ "$what" = sandbox ]; then
   echo
 fi
 
+if [ "$what" = all ] || [ "$what" = inventory ]; then
+  echo "### Inventory: warm rescan with every layer cached, worker peak memory"
+  echo
+  layout=$cache/oci/debian
+  c=$(mktemp -d)
+  $cs sbom "oci:$layout:latest" --cache-dir "$c" -o "$c/cold.json"
+  python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['sandbox']; print('worker peak RSS: %.1f MiB' % (s['worker_max_rss_kb']/1024))" "$c/cold.json"
+  hyperfine -N -w 3 -r 30 --export-markdown "$c/warm.md" \
+    -n "warm rescan, every layer cached" "$cs sbom oci:$layout:latest --cache-dir $c -o /dev/null" >/dev/null
+  cat "$c/warm.md"
+  rm -rf "$c"
+  echo
+fi
+
 if [ "$what" = all ] || [ "$what" = stream ]; then
   echo "### Streaming a real image: cellscan sbom vs decompressing the same blobs"
   echo
