@@ -99,6 +99,8 @@ int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct 
 		cs_scan_result_free(res);
 		return r;
 	}
+	json_object_set_new(json_object_get(res->inventory, "image"), "fetched_bytes",
+			    json_integer((json_int_t)res->img->fetched_bytes));
 	json_object_set_new(res->inventory, "sandbox",
 			    json_pack("{s:s, s:b, s:I, s:f}", "cgroup", cs_sandbox_cgroup_status(),
 				      "worker_ran", res->inv->worker_ran,
