@@ -224,6 +224,14 @@ static int add_file(struct apk_ctx *c, struct span name)
 		c->bad_files++;
 		return 0;
 	}
+	/* An R: line names one file of the F: directory: apk never writes a
+	 * '/' in it, nor "." or "..", and a path built from one could point
+	 * anywhere (found by fuzzing). */
+	if (memchr(name.p, '/', name.n) != NULL || (name.n == 1 && name.p[0] == '.') ||
+	    (name.n == 2 && name.p[0] == '.' && name.p[1] == '.')) {
+		c->bad_files++;
+		return 0;
+	}
 	total = c->dir.n + (c->dir.n > 0) + name.n;
 	if (total > APK_PATH_MAX) {
 		c->bad_files++;
