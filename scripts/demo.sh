@@ -1,26 +1,41 @@
 #!/usr/bin/env bash
-# The README's "run it": sets up what is missing, builds a real Debian image
-# from Debian's archive (cached), and runs cellscan on it in its sandbox.
+# The README's "run it": on a fresh Debian 12 machine (as root) sets up what
+# is missing, builds a real Debian image from Debian's archive (cached),
+# loads vulnerability data, and scans the image in its sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/release/bin/cellscan ] || bash scripts/setup.sh >&2
 cmake --build build/release -j"$(nproc)" >/dev/null
+cs=$PWD/build/release/bin/cellscan
 if [ "$(id -u)" -ne 0 ]; then
   echo "demo: building the Debian test image needs root (debootstrap); run as root" >&2
   exit 2
 fi
 cache=$(bash scripts/make-test-images.sh --print-dir | tail -n 1)
 image="oci:$cache/oci/debian:latest"
-echo "demo: cellscan sbom $image" >&2
-build/release/bin/cellscan sbom "$image" -o /tmp/cellscan-demo-sbom.json
-python3 - /tmp/cellscan-demo-sbom.json <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-print(f"image    {d['image']}\nplatform {d['platform']}\nmanifest {d['manifest_digest']}")
-print(f"sandbox  {d['sandbox']['cgroup']}")
-for l in d["layers"]:
-    osid = ", ".join(f"{o['id']} {o.get('version_id', '')}" for o in l["os"])
-    print(f"layer {l['index']}: {l['diff_id'][:19]}  {l['entries']:6d} entries  "
-          f"{len(l['packages']):4d} packages  {len(l['whiteouts']):3d} whiteouts  {osid}")
-PY
-echo "demo: full JSON in /tmp/cellscan-demo-sbom.json" >&2
+data=${XDG_DATA_HOME:-$HOME/.local/share}/cellscan
+mkdir -p "$data"
+db=$data/demo-vulndb.sqlite
+
+# Vulnerability data: the public OSV feed when it can be reached, else the
+# real OSV records shipped in ../shared/fixtures, saying which.
+if timeout 120 "$cs" db update --ecosystem Debian --db "$db" >&2 2>/dev/null; then
+  echo "demo: vulnerability data: OSV's Debian feed (db update)" >&2
+elif [ -d ../shared/fixtures/osv/records ]; then
+  rm -f "$db"
+  "$cs" db import ../shared/fixtures/osv/records --db "$db" --quiet >&2
+  echo "demo: the OSV feed is not reachable from here; vulnerability data: the real OSV" \
+       "records in ../shared/fixtures/osv/records (a small sample: few or no findings" \
+       "are expected for this image)" >&2
+else
+  echo "demo: no vulnerability data reachable (no OSV feed, no ../shared/fixtures)" >&2
+  exit 3
+fi
+"$cs" db status --db "$db" >&2
+echo "demo: cellscan scan $image" >&2
+set +e
+"$cs" scan "$image" --db "$db" --format table
+rc=$?
+set -e
+echo "demo: exit code $rc (0 healthy, 1 unhealthy under the default policy)" >&2
+[ "$rc" -le 1 ]

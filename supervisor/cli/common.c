@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/errors.h"
@@ -78,6 +79,29 @@ int cs_cli_write_out(const char *path, const char *data, size_t len)
 		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
 			return cs_err_set(CS_EIO, "write to stdout: %s", strerror(errno));
 		return 0;
+	}
+	{
+		/* Only a regular file is replaced by rename: "-o /dev/null", a FIFO
+		 * or a terminal is written in place (renaming over /dev/null would
+		 * replace the device with a file). */
+		struct stat st;
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (fd < 0)
+				return cs_err_set(CS_EIO, "%s: %s", path, strerror(errno));
+			while (off < len) {
+				ssize_t w = write(fd, data + off, len - off);
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w <= 0) {
+					close(fd);
+					return cs_err_set(CS_EIO, "%s: %s", path, strerror(errno));
+				}
+				off += (size_t)w;
+			}
+			close(fd);
+			return 0;
+		}
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
 		return cs_err_set(CS_EINVAL, "output path too long");

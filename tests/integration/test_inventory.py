@@ -321,6 +321,29 @@ def formats(cellscan, cache, shared, tmp):
         print(f"ok   sbom --format {fmt}: valid against the official schema, {n} packages")
 
 
+def output_targets(cellscan, tmp):
+    """-o FILE replaces a regular file atomically, but writes a FIFO or a
+    device in place (renaming over /dev/null once replaced the device)."""
+    import stat
+    import threading
+    ref = make_image(os.path.join(tmp, "out-img"), [[OSREL, ("var/lib/dpkg/status", status(("a", "1")))]])
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    got = []
+    t = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    t.start()
+    rc, out, err = run(cellscan, "sbom", ref, "--no-cache", "-o", fifo)
+    t.join(timeout=60)
+    check(rc == 0 and got and b'"packages"' in got[0], f"-o FIFO: {rc} {err}")
+    check(stat.S_ISFIFO(os.stat(fifo).st_mode), "the FIFO is still a FIFO")
+    reg = os.path.join(tmp, "out.json")
+    open(reg, "w").write("old")
+    rc, out, err = run(cellscan, "sbom", ref, "--no-cache", "-o", reg)
+    check(rc == 0 and json.load(open(reg))["schema"] == "cellscan-inventory/1", "-o regular file")
+    check(not [f for f in os.listdir(tmp) if ".tmp." in f], "no temp files left")
+    print("ok   -o: regular files replaced atomically, FIFOs and devices written in place")
+
+
 def main():
     cellscan = os.path.abspath(sys.argv[1])
     cache = sys.argv[2] if len(sys.argv) > 2 else os.environ.get(
@@ -328,6 +351,7 @@ def main():
     shared = os.environ.get("CS_SHARED_DIR", os.path.join(HERE, "..", "..", "..", "shared"))
     with tempfile.TemporaryDirectory() as tmp:
         merge_rules(cellscan, tmp)
+        output_targets(cellscan, tmp)
         if os.path.isdir(os.path.join(cache, "oci")):
             debian(cellscan, cache, tmp)
             alpine(cellscan, cache, shared)

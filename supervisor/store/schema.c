@@ -1,0 +1,350 @@
+/*
+ * schema.c - the store's tables, created or migrated on open.
+ *
+ * The version lives in meta('schema_version'). Opening runs, in one write
+ * transaction (PostgreSQL: under an advisory lock, so hosts starting
+ * together do not race): create the current schema in an empty database,
+ * or apply each migration step from the found version up, or refuse a
+ * newer store. docs/store.md explains each table.
+ *
+ * Version history:
+ *   1  jobs, images, image_refs, inventories, inventory_packages, reports,
+ *      findings (aliases as a JSON array), verdict_history
+ *   2  finding_keys (id/alias -> finding, backfilled from findings),
+ *      alerts (the outbox), jobs.finished (backfilled from updated)
+ */
+#include "supervisor/store/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/errors.h"
+
+/* The pending states, spelled the same everywhere so SQLite sees that a
+ * query's WHERE implies a partial index's. */
+#define PENDING "('queued','running','failed')"
+
+static const char schema_sqlite[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	/* AUTOINCREMENT: a job id handed to an API client never names another
+	 * job later, even after old jobs are deleted. */
+	"CREATE TABLE jobs(id INTEGER PRIMARY KEY AUTOINCREMENT, ref TEXT NOT NULL,"
+	" digest TEXT, reason TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK(state IN ('queued','running','failed','done','dead')),"
+	" attempts INTEGER NOT NULL DEFAULT 0, worker TEXT, lease_until INTEGER,"
+	" next_attempt INTEGER, error TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+	" finished INTEGER);"
+	"CREATE UNIQUE INDEX jobs_pending_digest ON jobs(digest)"
+	" WHERE digest IS NOT NULL AND state IN " PENDING ";"
+	"CREATE UNIQUE INDEX jobs_pending_ref ON jobs(ref)"
+	" WHERE digest IS NULL AND state IN " PENDING ";"
+	"CREATE INDEX jobs_pending ON jobs(id) WHERE state IN " PENDING ";"
+	"CREATE INDEX jobs_state ON jobs(state);"
+	"CREATE TABLE images(digest TEXT PRIMARY KEY, repository TEXT NOT NULL, platform TEXT,"
+	" first_seen INTEGER NOT NULL, last_scanned INTEGER NOT NULL);"
+	"CREATE TABLE image_refs(digest TEXT NOT NULL REFERENCES images(digest) ON DELETE CASCADE,"
+	" ref TEXT NOT NULL, repository TEXT NOT NULL, first_seen INTEGER NOT NULL,"
+	" last_seen INTEGER NOT NULL, PRIMARY KEY(digest, ref));"
+	"CREATE INDEX image_refs_repository ON image_refs(repository, digest);"
+	"CREATE TABLE inventories(digest TEXT PRIMARY KEY REFERENCES images(digest)"
+	" ON DELETE CASCADE, inventory TEXT NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE TABLE inventory_packages(ecosystem TEXT NOT NULL, name TEXT NOT NULL,"
+	" digest TEXT NOT NULL REFERENCES images(digest) ON DELETE CASCADE,"
+	" PRIMARY KEY(ecosystem, name, digest));"
+	"CREATE INDEX inventory_packages_digest ON inventory_packages(digest);"
+	"CREATE TABLE reports(digest TEXT PRIMARY KEY REFERENCES images(digest) ON DELETE CASCADE,"
+	" report TEXT NOT NULL, db_digest TEXT NOT NULL, verdict TEXT NOT NULL,"
+	" n_critical INTEGER NOT NULL, n_high INTEGER NOT NULL, n_medium INTEGER NOT NULL,"
+	" n_low INTEGER NOT NULL, n_unknown INTEGER NOT NULL, created INTEGER NOT NULL);"
+	"CREATE INDEX reports_verdict ON reports(verdict, digest);"
+	"CREATE TABLE findings(id INTEGER PRIMARY KEY, digest TEXT NOT NULL REFERENCES"
+	" images(digest) ON DELETE CASCADE, vuln_id TEXT NOT NULL, aliases TEXT NOT NULL,"
+	" package TEXT NOT NULL, version TEXT, kind TEXT, ecosystem TEXT,"
+	" severity INTEGER NOT NULL, fixable INTEGER NOT NULL, fixed_version TEXT);"
+	"CREATE INDEX findings_digest ON findings(digest, severity);"
+	"CREATE TABLE finding_keys(key TEXT NOT NULL, finding INTEGER NOT NULL REFERENCES"
+	" findings(id) ON DELETE CASCADE, PRIMARY KEY(key, finding));"
+	"CREATE INDEX finding_keys_finding ON finding_keys(finding);"
+	"CREATE TABLE verdict_history(id INTEGER PRIMARY KEY, digest TEXT NOT NULL REFERENCES"
+	" images(digest) ON DELETE CASCADE, verdict TEXT NOT NULL, previous TEXT,"
+	" db_digest TEXT NOT NULL, created INTEGER NOT NULL);"
+	"CREATE INDEX verdict_history_digest ON verdict_history(digest, id);"
+	"CREATE TABLE alerts(id INTEGER PRIMARY KEY AUTOINCREMENT, digest TEXT,"
+	" kind TEXT NOT NULL, payload TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK(state IN ('pending','sending','done','dead')),"
+	" attempts INTEGER NOT NULL DEFAULT 0, worker TEXT, lease_until INTEGER,"
+	" next_attempt INTEGER NOT NULL, error TEXT, created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL);"
+	"CREATE INDEX alerts_due ON alerts(id) WHERE state IN ('pending','sending');";
+
+/*
+ * The same schema for PostgreSQL: 64-bit integers, identity columns, and
+ * byte-order collation ("C") where the store compares or orders text
+ * (cursors, prefix ranges), so results do not depend on the server's locale.
+ */
+static const char schema_pg[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE jobs(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+	" ref TEXT NOT NULL, digest TEXT, reason TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK(state IN ('queued','running','failed','done','dead')),"
+	" attempts BIGINT NOT NULL DEFAULT 0, worker TEXT COLLATE \"C\", lease_until BIGINT,"
+	" next_attempt BIGINT, error TEXT, created BIGINT NOT NULL, updated BIGINT NOT NULL,"
+	" finished BIGINT);"
+	"CREATE UNIQUE INDEX jobs_pending_digest ON jobs(digest)"
+	" WHERE digest IS NOT NULL AND state IN " PENDING ";"
+	"CREATE UNIQUE INDEX jobs_pending_ref ON jobs(ref)"
+	" WHERE digest IS NULL AND state IN " PENDING ";"
+	"CREATE INDEX jobs_pending ON jobs(id) WHERE state IN " PENDING ";"
+	"CREATE INDEX jobs_state ON jobs(state);"
+	"CREATE TABLE images(digest TEXT COLLATE \"C\" PRIMARY KEY, repository TEXT NOT NULL,"
+	" platform TEXT, first_seen BIGINT NOT NULL, last_scanned BIGINT NOT NULL);"
+	"CREATE TABLE image_refs(digest TEXT COLLATE \"C\" NOT NULL REFERENCES images(digest)"
+	" ON DELETE CASCADE, ref TEXT COLLATE \"C\" NOT NULL,"
+	" repository TEXT COLLATE \"C\" NOT NULL, first_seen BIGINT NOT NULL,"
+	" last_seen BIGINT NOT NULL, PRIMARY KEY(digest, ref));"
+	"CREATE INDEX image_refs_repository ON image_refs(repository, digest);"
+	"CREATE TABLE inventories(digest TEXT COLLATE \"C\" PRIMARY KEY REFERENCES images(digest)"
+	" ON DELETE CASCADE, inventory TEXT NOT NULL, updated BIGINT NOT NULL);"
+	"CREATE TABLE inventory_packages(ecosystem TEXT NOT NULL, name TEXT NOT NULL,"
+	" digest TEXT COLLATE \"C\" NOT NULL REFERENCES images(digest) ON DELETE CASCADE,"
+	" PRIMARY KEY(ecosystem, name, digest));"
+	"CREATE INDEX inventory_packages_digest ON inventory_packages(digest);"
+	"CREATE TABLE reports(digest TEXT COLLATE \"C\" PRIMARY KEY REFERENCES images(digest)"
+	" ON DELETE CASCADE, report TEXT NOT NULL, db_digest TEXT NOT NULL,"
+	" verdict TEXT NOT NULL, n_critical BIGINT NOT NULL, n_high BIGINT NOT NULL,"
+	" n_medium BIGINT NOT NULL, n_low BIGINT NOT NULL, n_unknown BIGINT NOT NULL,"
+	" created BIGINT NOT NULL);"
+	"CREATE INDEX reports_verdict ON reports(verdict, digest);"
+	"CREATE TABLE findings(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+	" digest TEXT COLLATE \"C\" NOT NULL REFERENCES images(digest) ON DELETE CASCADE,"
+	" vuln_id TEXT NOT NULL, aliases TEXT NOT NULL, package TEXT NOT NULL, version TEXT,"
+	" kind TEXT, ecosystem TEXT, severity BIGINT NOT NULL, fixable BIGINT NOT NULL,"
+	" fixed_version TEXT);"
+	"CREATE INDEX findings_digest ON findings(digest, severity);"
+	"CREATE TABLE finding_keys(key TEXT NOT NULL, finding BIGINT NOT NULL REFERENCES"
+	" findings(id) ON DELETE CASCADE, PRIMARY KEY(key, finding));"
+	"CREATE INDEX finding_keys_finding ON finding_keys(finding);"
+	"CREATE TABLE verdict_history(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+	" digest TEXT COLLATE \"C\" NOT NULL REFERENCES images(digest) ON DELETE CASCADE,"
+	" verdict TEXT NOT NULL, previous TEXT, db_digest TEXT NOT NULL, created BIGINT NOT NULL);"
+	"CREATE INDEX verdict_history_digest ON verdict_history(digest, id);"
+	"CREATE TABLE alerts(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, digest TEXT,"
+	" kind TEXT NOT NULL, payload TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK(state IN ('pending','sending','done','dead')),"
+	" attempts BIGINT NOT NULL DEFAULT 0, worker TEXT COLLATE \"C\", lease_until BIGINT,"
+	" next_attempt BIGINT NOT NULL, error TEXT, created BIGINT NOT NULL,"
+	" updated BIGINT NOT NULL);"
+	"CREATE INDEX alerts_due ON alerts(id) WHERE state IN ('pending','sending');";
+
+/* Version 1 -> 2, the DDL part (SQLite only: no PostgreSQL store was ever
+ * at version 1). The backfill of finding_keys follows in C. */
+static const char migrate_1_2_sqlite[] =
+	"ALTER TABLE jobs ADD COLUMN finished INTEGER;"
+	"UPDATE jobs SET finished = updated WHERE state IN ('done','dead');"
+	"CREATE TABLE finding_keys(key TEXT NOT NULL, finding INTEGER NOT NULL REFERENCES"
+	" findings(id) ON DELETE CASCADE, PRIMARY KEY(key, finding));"
+	"CREATE INDEX finding_keys_finding ON finding_keys(finding);"
+	"CREATE TABLE alerts(id INTEGER PRIMARY KEY AUTOINCREMENT, digest TEXT,"
+	" kind TEXT NOT NULL, payload TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK(state IN ('pending','sending','done','dead')),"
+	" attempts INTEGER NOT NULL DEFAULT 0, worker TEXT, lease_until INTEGER,"
+	" next_attempt INTEGER NOT NULL, error TEXT, created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL);"
+	"CREATE INDEX alerts_due ON alerts(id) WHERE state IN ('pending','sending');";
+
+static const char sql_add_key[] =
+	"INSERT INTO finding_keys(key, finding) VALUES($1, $2) ON CONFLICT DO NOTHING";
+
+/* Every finding's id and aliases become keys. Findings are read in pages by
+ * id so the reading statement is never open while writing. */
+static int backfill_finding_keys(struct cs_store *s)
+{
+	static const char sql_page[] =
+		"SELECT id, vuln_id, aliases FROM findings WHERE id > $1 ORDER BY id LIMIT 500";
+	long long last = 0;
+	int r = 0;
+
+	for (;;) {
+		struct dbq q;
+		json_t *page = json_array();
+		size_t i;
+		json_t *row;
+
+		if (page == NULL)
+			return cs_err_set(CS_ENOMEM, "store: out of memory");
+		struct dbv p[] = {DV_INT(last)};
+		if ((r = db_query(s, &q, sql_page, p, 1)) != 0) {
+			json_decref(page);
+			return r;
+		}
+		while ((r = db_step(&q)) > 0) {
+			const char *al = db_text(&q, 2);
+			json_t *a = al != NULL ? json_loads(al, 0, NULL) : NULL;
+			json_t *keys = json_array();
+
+			if (keys == NULL ||
+			    json_array_append_new(keys, json_string(db_text(&q, 1))) != 0) {
+				json_decref(a);
+				json_decref(keys);
+				r = cs_err_set(CS_ENOMEM, "store: out of memory");
+				break;
+			}
+			/* A v1 row whose aliases are not an array of strings keeps
+			 * only its id as a key: the migration must not fail on
+			 * what the old code wrote loosely. */
+			if (json_is_array(a)) {
+				size_t k;
+				json_t *v;
+				json_array_foreach(a, k, v) {
+					if (json_is_string(v))
+						json_array_append(keys, v);
+				}
+			}
+			json_decref(a);
+			last = db_int(&q, 0);
+			if (json_array_append_new(page, json_pack("{sIso}", "id", (json_int_t)last,
+								  "keys", keys)) != 0) {
+				r = cs_err_set(CS_ENOMEM, "store: out of memory");
+				break;
+			}
+		}
+		db_end(&q);
+		if (r < 0) {
+			json_decref(page);
+			return r;
+		}
+		if (json_array_size(page) == 0) {
+			json_decref(page);
+			return 0;
+		}
+		json_array_foreach(page, i, row) {
+			size_t k;
+			json_t *key;
+			long long fid = json_integer_value(json_object_get(row, "id"));
+
+			json_array_foreach(json_object_get(row, "keys"), k, key) {
+				struct dbv kp[] = {DV_TEXT(json_string_value(key)), DV_INT(fid)};
+				if ((r = db_exec(s, sql_add_key, kp, 2, NULL)) != 0) {
+					json_decref(page);
+					return r;
+				}
+			}
+		}
+		json_decref(page);
+	}
+}
+
+static int read_version(struct cs_store *s, int *version, int *fresh)
+{
+	static const char sql_has_meta_sqlite[] =
+		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'";
+	static const char sql_tables_sqlite[] =
+		"SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+		" AND name NOT LIKE 'sqlite_%'";
+	static const char sql_has_meta_pg[] =
+		"SELECT count(*) FROM information_schema.tables"
+		" WHERE table_schema = current_schema() AND table_name = 'meta'";
+	static const char sql_tables_pg[] =
+		"SELECT count(*) FROM information_schema.tables"
+		" WHERE table_schema = current_schema()";
+	static const char sql_version[] = "SELECT value FROM meta WHERE key = 'schema_version'";
+	struct dbq q;
+	long long n = 0;
+	int found, r;
+	const char *t;
+	char *end;
+	long v;
+
+	*version = 0;
+	*fresh = 0;
+	r = db_one_int(s, s->kind == DB_PG ? sql_has_meta_pg : sql_has_meta_sqlite, NULL, 0, &n,
+		       &found);
+	if (r != 0)
+		return r;
+	if (n == 0) {
+		r = db_one_int(s, s->kind == DB_PG ? sql_tables_pg : sql_tables_sqlite, NULL, 0,
+			       &n, &found);
+		if (r != 0)
+			return r;
+		if (n != 0)
+			return cs_err_set(CS_EFORMAT, "store: the database holds other tables "
+					  "and is not a cellscan store; refusing to touch it");
+		*fresh = 1;
+		return 0;
+	}
+	if ((r = db_query(s, &q, sql_version, NULL, 0)) != 0)
+		return r;
+	r = db_step(&q);
+	if (r == 0)
+		r = cs_err_set(CS_EFORMAT, "store: no schema_version in meta");
+	if (r > 0) {
+		t = db_text(&q, 0);
+		v = t != NULL ? strtol(t, &end, 10) : 0;
+		if (t == NULL || end == t || *end != '\0' || v < 1 || v > 1000000)
+			r = cs_err_set(CS_EFORMAT, "store: bad schema_version '%s'",
+				       t != NULL ? t : "(null)");
+		else {
+			*version = (int)v;
+			r = 0;
+		}
+	}
+	db_end(&q);
+	return r;
+}
+
+static int set_version(struct cs_store *s, int v)
+{
+	static const char sql[] =
+		"INSERT INTO meta(key, value) VALUES('schema_version', $1)"
+		" ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", v);
+	struct dbv p[] = {DV_TEXT(buf)};
+	return db_exec(s, sql, p, 1, NULL);
+}
+
+int cs_store_schema_apply(struct cs_store *s)
+{
+	int r, version, fresh;
+
+	if ((r = db_begin(s, 1)) != 0)
+		return r;
+	if (s->kind == DB_PG &&
+	    (r = db_script(s, "SELECT pg_advisory_xact_lock(7349221004)")) != 0)
+		goto out;
+	if ((r = read_version(s, &version, &fresh)) != 0)
+		goto out;
+	if (fresh) {
+		if ((r = db_script(s, s->kind == DB_PG ? schema_pg : schema_sqlite)) != 0 ||
+		    (r = set_version(s, CS_STORE_SCHEMA_VERSION)) != 0)
+			goto out;
+		r = db_exec(s, "INSERT INTO meta(key, value) VALUES('application', 'cellscan-store')",
+			    NULL, 0, NULL);
+		goto out;
+	}
+	if (version > CS_STORE_SCHEMA_VERSION) {
+		r = cs_err_set(CS_EUNSUPPORTED, "store: schema version %d is newer than this "
+			       "cellscan understands (%d); upgrade cellscan", version,
+			       CS_STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	if (version < 2) {
+		if (s->kind == DB_PG) {
+			r = cs_err_set(CS_EFORMAT, "store: PostgreSQL store at version %d", version);
+			goto out;
+		}
+		if ((r = db_script(s, migrate_1_2_sqlite)) != 0 ||
+		    (r = backfill_finding_keys(s)) != 0 ||
+		    (r = set_version(s, 2)) != 0)
+			goto out;
+	}
+out:
+	if (r == 0)
+		return db_commit(s);
+	db_rollback(s);
+	return r;
+}
