@@ -36,6 +36,74 @@ static json_t *layers_doc(const struct cs_scan_result *res, int files)
 			 "sandbox", json_object_get(res->inventory, "sandbox"));
 }
 
+/* --platform all: one inventory per image of the index. */
+static int sbom_all(struct cs_scan_opts *so, const char *ref, const char *format, const char *out)
+{
+	json_t *list = NULL, *docs = NULL, *e, *doc = NULL;
+	struct cs_scan_result res;
+	size_t i;
+	int r;
+	char *text = NULL;
+
+	memset(&res, 0, sizeof(res));
+	if (strcmp(format, "json") != 0) {
+		cs_cli_error("sbom: --platform all writes one JSON document (--format json)");
+		return CS_EXIT_USAGE;
+	}
+	if ((r = cs_scan_platforms(&list, ref, so)) != 0)
+		goto fail;
+	docs = json_array();
+	json_array_foreach(list, i, e) {
+		struct cs_scan_opts one = *so;
+		json_t *inv;
+		size_t len;
+
+		cs_scan_opts_for_platform(&one, e);
+		if ((r = cs_scan_inventory(&res, ref, &one)) != 0)
+			goto fail;
+		if ((r = cs_report_sbom_json(&text, &len, res.inventory)) != 0)
+			goto fail;
+		inv = json_loadb(text, len, 0, NULL);
+		free(text);
+		text = NULL;
+		json_array_append_new(docs, json_pack("{s:O, s:o}", "platform",
+						      json_object_get(e, "platform"), "inventory",
+						      inv ? inv : json_null()));
+		cs_scan_result_free(&res);
+	}
+	doc = json_pack("{s:s, s:s, s:O}", "schema", "cellscan-platforms/1", "image", ref,
+			"platforms", docs);
+	text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII) : NULL;
+	if (text == NULL) {
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+		goto fail;
+	}
+	{
+		size_t tl = strlen(text);
+		char *t2 = realloc(text, tl + 2);
+		if (t2 != NULL) {
+			text = t2;
+			text[tl++] = '\n';
+			text[tl] = '\0';
+		}
+		if ((r = cs_cli_write_out(out, text, tl)) != 0)
+			goto fail;
+	}
+	free(text);
+	json_decref(doc);
+	json_decref(docs);
+	json_decref(list);
+	return CS_EXIT_OK;
+fail:
+	cs_cli_error("%s", cs_err_msg());
+	free(text);
+	json_decref(doc);
+	json_decref(docs);
+	json_decref(list);
+	cs_scan_result_free(&res);
+	return cs_cli_exit_for(r);
+}
+
 int cs_cmd_sbom(int argc, char **argv)
 {
 	struct cs_scan_opts so;
@@ -78,6 +146,8 @@ int cs_cmd_sbom(int argc, char **argv)
 		return CS_EXIT_USAGE;
 	}
 	cs_cli_warn_weak(so.weak);
+	if (cs_scan_all_platforms(&so))
+		return sbom_all(&so, ref, format, out);
 	if ((r = cs_scan_inventory(&res, ref, &so)) != 0)
 		goto fail;
 	if (strcmp(format, "json") == 0) {

@@ -57,6 +57,39 @@ int cs_scan_parse_option(struct cs_scan_opts *o, int argc, char **argv, int *i)
 	return cs_source_parse_option(&o->src, argc, argv, i);
 }
 
+static void source_opts(struct cs_source_opts *so, const struct cs_scan_opts *o)
+{
+	*so = o->src;
+	so->lim = &o->lim;
+	/* archives are unpacked by a sandboxed worker too */
+	so->worker = o->worker;
+	so->worker_uid = o->uid;
+	so->worker_gid = o->gid;
+	so->weak = o->weak;
+}
+
+int cs_scan_all_platforms(const struct cs_scan_opts *o)
+{
+	return o->src.platform != NULL && strcmp(o->src.platform, "all") == 0;
+}
+
+int cs_scan_platforms(json_t **out, const char *ref, const struct cs_scan_opts *o)
+{
+	struct cs_source_opts so;
+
+	source_opts(&so, o);
+	so.platform = NULL;
+	return cs_source_platforms(out, ref, &so);
+}
+
+void cs_scan_opts_for_platform(struct cs_scan_opts *o, const json_t *entry)
+{
+	const char *d = json_string_value(json_object_get(entry, "digest"));
+
+	o->src.platform = json_string_value(json_object_get(entry, "platform"));
+	o->src.manifest_digest = d != NULL && d[0] != '\0' ? d : NULL;
+}
+
 void cs_scan_result_free(struct cs_scan_result *res)
 {
 	json_decref(res->inventory);
@@ -67,17 +100,12 @@ void cs_scan_result_free(struct cs_scan_result *res)
 
 int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct cs_scan_opts *o)
 {
-	struct cs_source_opts so = o->src;
+	struct cs_source_opts so;
 	struct cs_inventory_opts io;
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	so.lim = &o->lim;
-	/* archives are unpacked by a sandboxed worker too */
-	so.worker = o->worker;
-	so.worker_uid = o->uid;
-	so.worker_gid = o->gid;
-	so.weak = o->weak;
+	source_opts(&so, o);
 	if ((r = cs_source_open(&res->img, ref, &so)) != 0)
 		return r;
 	memset(&io, 0, sizeof(io));
@@ -147,6 +175,7 @@ int cs_scan_match(json_t **out, const json_t *inventory, struct cs_vulndb *db)
 	char eco[CS_MATCH_ECOSYSTEM_MAX];
 	const json_t *os = json_object_get(inventory, "os");
 	json_t *findings = json_array(), *notes = json_array(), *pkg, *doc = NULL;
+	struct cs_vulndb_session *ses = NULL;
 	int supported, r = 0;
 	char reason[512] = "";
 	size_t i, matched = 0;
@@ -156,6 +185,10 @@ int cs_scan_match(json_t **out, const json_t *inventory, struct cs_vulndb *db)
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* One session for the scan: each record is parsed once however many
+	 * packages it is returned for. */
+	if ((r = cs_vulndb_session_open(&ses, db, 0)) != 0)
+		goto out;
 	supported = cs_match_ecosystem_for_os(eco, sizeof(eco), json_is_object(os) ? os : NULL) == 0;
 	if (!supported)
 		snprintf(reason, sizeof(reason), "%s", cs_err_msg());
@@ -175,8 +208,10 @@ int cs_scan_match(json_t **out, const json_t *inventory, struct cs_vulndb *db)
 		c.notes = notes;
 		c.seen = json_object();
 		json_array_foreach(keys, k, key) {
-			r = cs_vulndb_lookup(db, json_string_value(json_object_get(key, "ecosystem")),
-					     json_string_value(json_object_get(key, "name")), on_record, &c);
+			r = cs_vulndb_session_lookup(ses,
+						     json_string_value(json_object_get(key, "ecosystem")),
+						     json_string_value(json_object_get(key, "name")),
+						     on_record, &c);
 			if (r != 0)
 				break;
 		}
@@ -198,6 +233,7 @@ int cs_scan_match(json_t **out, const json_t *inventory, struct cs_vulndb *db)
 	if (doc == NULL)
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 out:
+	cs_vulndb_session_close(ses);
 	json_decref(findings);
 	json_decref(notes);
 	if (r == 0)

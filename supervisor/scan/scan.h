@@ -49,6 +49,18 @@ struct cs_scan_result {
 	json_t *inventory;          /* merged, "cellscan-inventory/1" */
 };
 
+/*
+ * For --platform all: the images of ref's index, as a new array of
+ * {"platform", "digest"} (cs_source_platforms). Open each with
+ * cs_scan_opts_for_platform() then cs_scan_inventory(); layers shared by
+ * several platforms are analysed once (the layer cache).
+ */
+int cs_scan_platforms(json_t **out, const char *ref, const struct cs_scan_opts *o);
+/* o with its source pinned to one entry of cs_scan_platforms() (borrowed). */
+void cs_scan_opts_for_platform(struct cs_scan_opts *o, const json_t *entry);
+/* 1 when o asks for every platform ("--platform all"). */
+int cs_scan_all_platforms(const struct cs_scan_opts *o);
+
 /* Opens ref, inventories it in the sandbox and merges. On failure res is
  * empty and the message names ref. Free with cs_scan_result_free(). */
 int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct cs_scan_opts *o);

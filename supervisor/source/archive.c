@@ -45,13 +45,10 @@
 #include "supervisor/source/digest.h"
 #include "supervisor/source/regint.h"
 
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar"
-#define ANN_REF "org.opencontainers.image.ref.name"
 #define LINK_HOPS 8
 #define EOF_GRACE_MS 5000
 #define COPY_BLOCK (64u * 1024u)
@@ -752,65 +749,12 @@ static int desc(const json_t *d, const char **digest, const char **mt, uint64_t 
 	return 0;
 }
 
-static int platform_of(char *out, size_t n, const json_t *p)
-{
-	const char *os = jstr(p, "os"), *arch = jstr(p, "architecture"), *var = jstr(p, "variant");
-
-	if (os == NULL || arch == NULL)
-		return -1;
-	if (var != NULL && var[0] != '\0')
-		snprintf(out, n, "%s/%s/%s", os, arch, var);
-	else
-		snprintf(out, n, "%s/%s", os, arch);
-	return 0;
-}
-
-static int platform_match(const char *want, const char *have)
-{
-	size_t wl = strlen(want);
-	const char *slash = strchr(want, '/');
-
-	if (strcmp(want, have) == 0)
-		return 1;
-	/* "linux/arm64" (no variant asked) matches "linux/arm64/v8" */
-	if (slash == NULL || strchr(slash + 1, '/') != NULL)
-		return 0;
-	return strncmp(want, have, wl) == 0 && have[wl] == '/';
-}
-
-static int pick_platform(const json_t **out, const json_t *index, const char *want,
-			 const char *what)
-{
-	json_t *ms = json_object_get(index, "manifests"), *m;
-	char have[64], list[512] = "";
-	size_t i, used = 0;
-
-	*out = NULL;
-	json_array_foreach(ms, i, m) {
-		json_t *p = json_object_get(m, "platform");
-		if (p == NULL || platform_of(have, sizeof(have), p) != 0)
-			continue;
-		if (platform_match(want, have)) {
-			*out = m;
-			return 0;
-		}
-		if (used < sizeof(list) - 1) {
-			int k = snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
-					 have);
-			if (k > 0)
-				used += (size_t)k;
-		}
-	}
-	return cs_err_set(CS_ENOTFOUND, "%s has no image for platform %s (it has: %s); choose one "
-			  "with --platform", what, want, used ? list : "none");
-}
-
 /* Config and layers, once the manifest's (or manifest.json's) lists are known. */
 static int fill_layers(struct arc *a, struct cs_image *img, size_t n)
 {
 	const json_t *diffs = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
 
-	if (platform_of(img->platform, sizeof(img->platform), img->config) != 0)
+	if (cs_platform_string(img->platform, sizeof(img->platform), img->config) != 0)
 		snprintf(img->platform, sizeof(img->platform), "unknown");
 	if (!json_is_array(diffs))
 		return cs_err_set(CS_EFORMAT, "archive %s: the image config has no diff_ids", a->file);
@@ -845,67 +789,70 @@ static int open_layer(struct arc *a, struct cs_layer *l, const char *digest, uin
 	return member_fd(a, &l->fd, digest, size, "manifest");
 }
 
-static int resolve_oci(struct arc *a, struct cs_image *img, const char *tag)
+static int arc_load_doc(void *arg, json_t **out, const char *digest, uint64_t size,
+			const char *what)
+{
+	return load_blob_doc(arg, out, digest, size, what);
+}
+
+/*
+ * The image of an OCI layout in the archive, into img; or, when list is not
+ * NULL, the entries of cs_source_platforms() appended to list (img unused).
+ */
+static int resolve_oci(struct arc *a, struct cs_image *img, const char *tag, json_t *list)
 {
 	struct member *im = resolve(a, "index.json");
-	json_t *index = NULL, *sub = NULL, *man = NULL, *m;
-	const json_t *ms, *sel = NULL, *ls;
+	json_t *index = NULL, *cands = NULL, *man = NULL, *config = NULL, *m;
+	const json_t *sel = NULL, *ls;
 	const char *dg, *mt, *want = a->o->platform ? a->o->platform : cs_source_host_platform();
+	char mdigest[72], plat[64];
 	uint64_t size;
 	size_t i;
-	int r;
+	int r, is_index;
 
 	if (im == NULL || im->doc == NULL)
 		return cs_err_set(CS_EFORMAT, "archive %s is not an OCI image layout (no index.json)",
 				  a->file);
 	if ((r = parse_doc(&index, (const char *)im->doc, im->size, "index.json")) != 0)
 		goto out;
-	ms = json_object_get(index, "manifests");
-	if (!json_is_object(index) || !json_is_array(ms) || json_array_size(ms) == 0) {
+	if (!json_is_object(index)) {
 		r = cs_err_set(CS_EFORMAT, "index.json lists no manifests");
 		goto out;
 	}
-	if (tag != NULL) {
-		json_array_foreach(ms, i, m) {
-			const char *rn = jstr(json_object_get(m, "annotations"), ANN_REF);
-			if (rn != NULL && strcmp(rn, tag) == 0) {
-				sel = m;
-				break;
-			}
-		}
-		if (sel == NULL) {
-			r = cs_err_set(CS_ENOTFOUND, "no image tagged \"%.100s\"", tag);
-			goto out;
-		}
-	} else if (json_array_size(ms) == 1) {
-		sel = json_array_get(ms, 0);
-	} else if ((r = pick_platform(&sel, index, want, "the archive")) != 0) {
-		r = cs_err_set(CS_EINVAL, "the archive holds %zu images: name one as "
-			       "oci-archive:FILE:TAG", json_array_size(ms));
+	if ((r = cs_layout_candidates(&cands, &is_index, index, tag, "the archive",
+				      "oci-archive:FILE:TAG", arc_load_doc, a)) != 0)
+		goto out;
+	if (list != NULL && is_index) {
+		r = cs_index_platforms(list, cands, "the archive");
 		goto out;
 	}
+	if ((r = cs_layout_choose(&sel, cands, is_index, want, list ? NULL : a->o->manifest_digest,
+				  "the archive")) != 0)
+		goto out;
 	if ((r = desc(sel, &dg, &mt, &size)) != 0)
 		goto out;
-	if (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0) {
-		if ((r = load_blob_doc(a, &sub, dg, size, "index")) != 0)
-			goto out;
-		if ((r = pick_platform(&sel, sub, want, "the archive")) != 0)
-			goto out;
-		if ((r = desc(sel, &dg, &mt, &size)) != 0)
-			goto out;
-	}
 	if (mt[0] != '\0' && strcmp(mt, MT_OCI_MANIFEST) != 0 && strcmp(mt, MT_DOCKER_MANIFEST) != 0) {
 		r = cs_err_set(CS_EUNSUPPORTED, "manifest %s has media type %s", dg, mt);
 		goto out;
 	}
+	snprintf(mdigest, sizeof(mdigest), "%s", dg);
 	if ((r = load_blob_doc(a, &man, dg, size, "manifest")) != 0)
 		goto out;
-	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", dg);
 	if ((r = desc(json_object_get(man, "config"), &dg, &mt, &size)) != 0)
 		goto out;
-	if ((r = load_blob_doc(a, &img->config, dg, size, "config")) != 0)
+	if ((r = load_blob_doc(a, &config, dg, size, "config")) != 0)
 		goto out;
+	if (list != NULL) {
+		/* one manifest: its config says the platform */
+		if (cs_platform_string(plat, sizeof(plat), config) != 0)
+			snprintf(plat, sizeof(plat), "unknown");
+		r = cs_platforms_add(list, plat, mdigest);
+		goto out;
+	}
+	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", mdigest);
 	snprintf(img->config_digest, sizeof(img->config_digest), "%s", dg);
+	img->config = config;
+	config = NULL;
 	ls = json_object_get(man, "layers");
 	if (!json_is_array(ls)) {
 		r = cs_err_set(CS_EFORMAT, "manifest lacks its layer list");
@@ -927,25 +874,32 @@ static int resolve_oci(struct arc *a, struct cs_image *img, const char *tag)
 	r = 0;
 out:
 	json_decref(index);
-	json_decref(sub);
+	json_decref(cands);
 	json_decref(man);
+	json_decref(config);
 	return r;
 }
 
 /* docker save's manifest.json: [{"Config": NAME, "RepoTags": [...], "Layers": [NAME...]}] */
-static int resolve_docker(struct arc *a, struct cs_image *img)
+static int resolve_docker(struct arc *a, struct cs_image *img, json_t *list)
 {
 	struct member *mm = resolve(a, "manifest.json"), *c;
-	json_t *doc = NULL, *ent, *ls, *l;
+	json_t *doc = NULL, *config = NULL, *ent, *ls, *l;
 	const char *cname;
+	char plat[64];
 	size_t i;
 	int r;
 
 	if (mm == NULL || mm->doc == NULL) {
 		if (resolve(a, "index.json") != NULL)
-			return resolve_oci(a, img, NULL);
+			return resolve_oci(a, img, NULL, list);
 		return cs_err_set(CS_EFORMAT, "archive %s is not a docker save archive (no "
 				  "manifest.json)", a->file);
+	}
+	if (list == NULL && a->o->manifest_digest != NULL) {
+		r = cs_err_set(CS_ENOTFOUND, "a docker save archive has no manifest digest to choose "
+			       "%.80s by", a->o->manifest_digest);
+		goto out;
 	}
 	if ((r = parse_doc(&doc, (const char *)mm->doc, mm->size, "manifest.json")) != 0)
 		goto out;
@@ -971,8 +925,17 @@ static int resolve_docker(struct arc *a, struct cs_image *img)
 			       "archive does not hold (rule: missing blob)", cname);
 		goto out;
 	}
-	if ((r = load_blob_doc(a, &img->config, c->digest, c->size, "config")) != 0)
+	if ((r = load_blob_doc(a, &config, c->digest, c->size, "config")) != 0)
 		goto out;
+	if (list != NULL) {
+		/* one image, and no manifest digest (docs/sources.md) */
+		if (cs_platform_string(plat, sizeof(plat), config) != 0)
+			snprintf(plat, sizeof(plat), "unknown");
+		r = cs_platforms_add(list, plat, "");
+		goto out;
+	}
+	img->config = config;
+	config = NULL;
 	snprintf(img->config_digest, sizeof(img->config_digest), "%s", c->digest);
 	if ((r = fill_layers(a, img, json_array_size(ls))) != 0)
 		goto out;
@@ -992,13 +955,16 @@ static int resolve_docker(struct arc *a, struct cs_image *img)
 	r = 0;
 out:
 	json_decref(doc);
+	json_decref(config);
 	if (r != 0 && strncmp(cs_err_msg(), "archive ", 8) != 0)
 		cs_err_prefix(r, "archive %s", a->file);
 	return r;
 }
 
-int cs_archive_open(struct cs_image *img, const char *file, const char *tag, int docker,
-		    const struct cs_source_opts *o)
+/* One worker pass over the archive, then the image (list NULL) or the
+ * list of its platforms. */
+static int archive_read(struct cs_image *img, json_t *list, const char *file, const char *tag,
+			int docker, const struct cs_source_opts *o)
 {
 	struct arc a;
 	struct cs_limits deflim;
@@ -1046,7 +1012,7 @@ int cs_archive_open(struct cs_image *img, const char *file, const char *tag, int
 			cs_err_prefix(r, "archive %s", file);
 		goto out;
 	}
-	r = docker ? resolve_docker(&a, img) : resolve_oci(&a, img, tag);
+	r = docker ? resolve_docker(&a, img, list) : resolve_oci(&a, img, tag, list);
 	if (r != 0 && strncmp(cs_err_msg(), "archive ", 8) != 0)
 		cs_err_prefix(r, "archive %s", file);
 	if (r == 0)
@@ -1068,4 +1034,16 @@ out:
 	free(a.buf);
 	cs_cache_close(a.cache);
 	return r;
+}
+
+int cs_archive_open(struct cs_image *img, const char *file, const char *tag, int docker,
+		    const struct cs_source_opts *o)
+{
+	return archive_read(img, NULL, file, tag, docker, o);
+}
+
+int cs_archive_platforms(json_t *arr, const char *file, const char *tag, int docker,
+			 const struct cs_source_opts *o)
+{
+	return archive_read(NULL, arr, file, tag, docker, o);
 }

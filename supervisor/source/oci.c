@@ -16,13 +16,10 @@
 #include "supervisor/source/digest.h"
 #include "supervisor/source/regint.h"
 
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define MT_DOCKER_V1 "application/vnd.docker.distribution.manifest.v1+json"
 #define MT_DOCKER_V1S "application/vnd.docker.distribution.manifest.v1+prettyjws"
-#define ANN_REF "org.opencontainers.image.ref.name"
 
 const char *cs_source_host_platform(void)
 {
@@ -182,60 +179,6 @@ static int desc(const json_t *d, const char **digest, const char **mt, uint64_t 
 	return 0;
 }
 
-static int platform_of(char *out, size_t n, const json_t *p)
-{
-	const char *os = jstr(p, "os"), *arch = jstr(p, "architecture"), *var = jstr(p, "variant");
-
-	if (os == NULL || arch == NULL)
-		return -1;
-	if (var != NULL && var[0] != '\0')
-		snprintf(out, n, "%s/%s/%s", os, arch, var);
-	else
-		snprintf(out, n, "%s/%s", os, arch);
-	return 0;
-}
-
-static int platform_match(const char *want, const char *have)
-{
-	size_t wl = strlen(want);
-
-	if (strcmp(want, have) == 0)
-		return 1;
-	/* "linux/arm64" (no variant asked) matches "linux/arm64/v8" */
-	const char *slash = strchr(want, '/');
-	if (slash == NULL || strchr(slash + 1, '/') != NULL)
-		return 0;
-	return strncmp(want, have, wl) == 0 && have[wl] == '/';
-}
-
-/* From an index, the manifest descriptor for the platform. */
-static int pick_platform(const json_t **out, const json_t *index, const char *want,
-			 const char *what)
-{
-	json_t *ms = json_object_get(index, "manifests"), *m;
-	char have[64], list[512] = "";
-	size_t i, used = 0;
-
-	*out = NULL;
-	json_array_foreach(ms, i, m) {
-		json_t *p = json_object_get(m, "platform");
-		if (p == NULL || platform_of(have, sizeof(have), p) != 0)
-			continue;
-		if (platform_match(want, have)) {
-			*out = m;
-			return 0;
-		}
-		if (used < sizeof(list) - 1) {
-			int k = snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
-					 have);
-			if (k > 0)
-				used += (size_t)k;
-		}
-	}
-	return cs_err_set(CS_ENOTFOUND, "%s has no image for platform %s (it has: %s); choose one "
-			  "with --platform", what, want, used ? list : "none");
-}
-
 /* Records a layer descriptor; the blob itself is opened and verified only
  * when a worker needs it (cs_image_layer_fd), so a layer whose inventory is
  * cached (keyed by the diff_id of a digest-checked config) is never read. */
@@ -289,86 +232,100 @@ int cs_image_layer_fd(struct cs_image *img, size_t i, int *fd)
 	return 0;
 }
 
+static int oci_load_doc(void *arg, json_t **out, const char *digest, uint64_t size,
+			const char *what)
+{
+	(void)what;
+	return load_doc(out, *(const int *)arg, digest, size, CS_DOC_MAX);
+}
+
+/*
+ * Opens the layout (*dirfd, caller closes) and finds the entries the image
+ * is chosen from (cs_layout_candidates).
+ */
+static int oci_candidates(int *dirfd, json_t **cands, int *is_index, const char *dir,
+			  const char *tag)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	json_t *index = NULL;
+	json_error_t je;
+	int r;
+
+	*cands = NULL;
+	*dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dirfd < 0)
+		return cs_err_set(CS_ENOTFOUND, "OCI layout %s: %s", dir, strerror(errno));
+	if ((r = read_small(&buf, &len, *dirfd, "index.json", CS_DOC_MAX)) != 0)
+		return r;
+	index = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
+	free(buf);
+	if (index == NULL || !json_is_object(index)) {
+		json_decref(index);
+		return cs_err_set(CS_EFORMAT, "index.json: not a JSON object (%s)", je.text);
+	}
+	r = cs_layout_candidates(cands, is_index, index, tag, dir, "oci:DIR:TAG", oci_load_doc,
+				 dirfd);
+	json_decref(index);
+	return r;
+}
+
+/* Checks that a descriptor names an image manifest we read. */
+static int manifest_type_ok(const char *dg, const char *mt)
+{
+	if (strcmp(mt, MT_DOCKER_V1) == 0 || strcmp(mt, MT_DOCKER_V1S) == 0)
+		return cs_err_set(CS_EUNSUPPORTED, "Docker schema 1 manifests are unsupported (%s)", dg);
+	if (mt[0] != '\0' && strcmp(mt, MT_OCI_MANIFEST) != 0 && strcmp(mt, MT_DOCKER_MANIFEST) != 0)
+		return cs_err_set(CS_EUNSUPPORTED, "manifest %s has media type %s", dg, mt);
+	return 0;
+}
+
+/* The manifest a descriptor names and its config, both verified. */
+static int load_manifest(json_t **man, json_t **config, int dirfd, const json_t *sel)
+{
+	const char *dg, *mt;
+	uint64_t size;
+	int r;
+
+	*man = *config = NULL;
+	if ((r = desc(sel, &dg, &mt, &size)) != 0)
+		return r;
+	if ((r = manifest_type_ok(dg, mt)) != 0)
+		return r;
+	if ((r = load_doc(man, dirfd, dg, size, CS_DOC_MAX)) != 0)
+		return r;
+	if ((r = desc(json_object_get(*man, "config"), &dg, &mt, &size)) != 0 ||
+	    (r = load_doc(config, dirfd, dg, size, CS_DOC_MAX)) != 0) {
+		json_decref(*man);
+		*man = NULL;
+		return r;
+	}
+	return 0;
+}
+
 static int open_oci(struct cs_image *img, const char *dir, const char *tag,
 		    const struct cs_source_opts *o)
 {
-	int dirfd, r;
-	uint8_t *buf = NULL;
-	size_t len, i;
-	json_t *index = NULL, *sub = NULL, *man = NULL, *m;
-	json_error_t je;
+	int dirfd = -1, r, is_index;
+	size_t i;
+	json_t *cands = NULL, *man = NULL, *m;
 	const json_t *sel = NULL;
 	const char *dg, *mt;
 	uint64_t size;
-	const json_t *ms, *ls, *diffs;
+	const json_t *ls, *diffs;
 	const char *want = o->platform ? o->platform : cs_source_host_platform();
 
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return cs_err_set(CS_ENOTFOUND, "OCI layout %s: %s", dir, strerror(errno));
-	if ((r = read_small(&buf, &len, dirfd, "index.json", o->lim ? CS_DOC_MAX : CS_DOC_MAX)) != 0)
+	if ((r = oci_candidates(&dirfd, &cands, &is_index, dir, tag)) != 0)
 		goto out;
-	index = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
-	free(buf);
-	buf = NULL;
-	if (index == NULL || !json_is_object(index)) {
-		r = cs_err_set(CS_EFORMAT, "index.json: not a JSON object (%s)", je.text);
+	if ((r = cs_layout_choose(&sel, cands, is_index, want, o->manifest_digest, dir)) != 0)
 		goto out;
-	}
-	ms = json_object_get(index, "manifests");
-	if (!json_is_array(ms) || json_array_size(ms) == 0) {
-		r = cs_err_set(CS_EFORMAT, "index.json lists no manifests");
+	if ((r = load_manifest(&man, &img->config, dirfd, sel)) != 0)
 		goto out;
-	}
-	if (tag != NULL) {
-		json_array_foreach(ms, i, m) {
-			const char *rn = jstr(json_object_get(m, "annotations"), ANN_REF);
-			if (rn != NULL && strcmp(rn, tag) == 0) {
-				sel = m;
-				break;
-			}
-		}
-		if (sel == NULL) {
-			r = cs_err_set(CS_ENOTFOUND, "no image tagged \"%.100s\" in %s", tag, dir);
-			goto out;
-		}
-	} else if (json_array_size(ms) == 1) {
-		sel = json_array_get(ms, 0);
-	} else {
-		/* several: a platform pick if they carry platforms, else ambiguous */
-		if ((r = pick_platform(&sel, index, want, dir)) != 0) {
-			r = cs_err_set(CS_EINVAL, "%s holds %zu images: name one as oci:DIR:TAG", dir,
-				       json_array_size(ms));
-			goto out;
-		}
-	}
-	if ((r = desc(sel, &dg, &mt, &size)) != 0)
-		goto out;
-	if (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0) {
-		if ((r = load_doc(&sub, dirfd, dg, size, CS_DOC_MAX)) != 0)
-			goto out;
-		if ((r = pick_platform(&sel, sub, want, dir)) != 0)
-			goto out;
-		if ((r = desc(sel, &dg, &mt, &size)) != 0)
-			goto out;
-	}
-	if (strcmp(mt, MT_DOCKER_V1) == 0 || strcmp(mt, MT_DOCKER_V1S) == 0) {
-		r = cs_err_set(CS_EUNSUPPORTED, "Docker schema 1 manifests are unsupported (%s)", dg);
-		goto out;
-	}
-	if (mt[0] != '\0' && strcmp(mt, MT_OCI_MANIFEST) != 0 && strcmp(mt, MT_DOCKER_MANIFEST) != 0) {
-		r = cs_err_set(CS_EUNSUPPORTED, "manifest %s has media type %s", dg, mt);
-		goto out;
-	}
-	if ((r = load_doc(&man, dirfd, dg, size, CS_DOC_MAX)) != 0)
-		goto out;
+	desc(sel, &dg, &mt, &size);
 	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", dg);
-	if ((r = desc(json_object_get(man, "config"), &dg, &mt, &size)) != 0)
-		goto out;
-	if ((r = load_doc(&img->config, dirfd, dg, size, CS_DOC_MAX)) != 0)
-		goto out;
+	desc(json_object_get(man, "config"), &dg, &mt, &size);
 	snprintf(img->config_digest, sizeof(img->config_digest), "%s", dg);
-	if (platform_of(img->platform, sizeof(img->platform), img->config) != 0)
+	if (cs_platform_string(img->platform, sizeof(img->platform), img->config) != 0)
 		snprintf(img->platform, sizeof(img->platform), "unknown");
 	ls = json_object_get(man, "layers");
 	diffs = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
@@ -408,75 +365,194 @@ static int open_oci(struct cs_image *img, const char *dir, const char *tag,
 	dirfd = -1;
 	r = 0;
 out:
-	json_decref(index);
-	json_decref(sub);
+	json_decref(cands);
 	json_decref(man);
 	if (dirfd >= 0)
 		close(dirfd);
 	return r;
 }
 
+static int platforms_oci(json_t *arr, const char *dir, const char *tag)
+{
+	int dirfd = -1, r, is_index;
+	json_t *cands = NULL, *man = NULL, *config = NULL;
+	const json_t *sel;
+	const char *dg, *mt;
+	uint64_t size;
+	char plat[64];
+
+	if ((r = oci_candidates(&dirfd, &cands, &is_index, dir, tag)) != 0)
+		goto out;
+	if (is_index) {
+		r = cs_index_platforms(arr, cands, dir);
+		goto out;
+	}
+	/* one manifest: its config says the platform */
+	sel = json_array_get(cands, 0);
+	if ((r = load_manifest(&man, &config, dirfd, sel)) != 0)
+		goto out;
+	if (cs_platform_string(plat, sizeof(plat), config) != 0)
+		snprintf(plat, sizeof(plat), "unknown");
+	desc(sel, &dg, &mt, &size);
+	r = cs_platforms_add(arr, plat, dg);
+out:
+	json_decref(cands);
+	json_decref(man);
+	json_decref(config);
+	if (dirfd >= 0)
+		close(dirfd);
+	return r;
+}
+
+/* The local forms of IMAGE, split: kind and a copy of the path (caller
+ * frees *path) with the ":TAG" cut off into *tag (pointing into *path). */
+enum { REF_OCI, REF_OCI_ARCHIVE, REF_DOCKER_ARCHIVE, REF_DIR, REF_REGISTRY };
+
+static int split_ref(int *kind, char **path, char **tag, const char *ref)
+{
+	static const struct {
+		const char *prefix;
+		int kind, tagged;
+	} forms[] = {
+		{ "oci:", REF_OCI, 1 },
+		{ "oci-archive:", REF_OCI_ARCHIVE, 1 },
+		{ "docker-archive:", REF_DOCKER_ARCHIVE, 0 },
+		{ "dir:", REF_DIR, 0 },
+	};
+	size_t k;
+	char *colon;
+
+	*path = *tag = NULL;
+	*kind = REF_REGISTRY;
+	for (k = 0; k < sizeof(forms) / sizeof(forms[0]); k++) {
+		size_t pl = strlen(forms[k].prefix);
+		if (strncmp(ref, forms[k].prefix, pl) != 0)
+			continue;
+		*kind = forms[k].kind;
+		*path = strdup(ref + pl);
+		if (*path == NULL)
+			return cs_err_set(CS_ENOMEM, "out of memory");
+		/* PATH:TAG, where PATH itself has no ':' after its last '/' */
+		colon = strrchr(*path, ':');
+		if (forms[k].tagged && colon != NULL && strchr(colon, '/') == NULL) {
+			*colon = '\0';
+			*tag = colon + 1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
 int cs_source_open(struct cs_image **out, const char *ref, const struct cs_source_opts *o)
 {
 	struct cs_image *img;
-	char *dir = NULL, *tag = NULL, *colon;
-	int r;
+	char *path = NULL, *tag = NULL;
+	int r, kind;
 
 	*out = NULL;
+	if (o->platform != NULL && strcmp(o->platform, "all") == 0)
+		/* the CLI lists them with cs_source_platforms() and opens each */
+		return cs_err_set(CS_EINVAL, "%.200s: --platform all is not supported here: it names "
+				  "several images, and this opens one", ref);
 	img = calloc(1, sizeof(*img));
 	if (img == NULL)
 		return cs_err_set(CS_ENOMEM, "out of memory");
+	img->layout_fd = -1;
 	img->ref = strdup(ref);
 	if (img->ref == NULL) {
 		free(img);
 		return cs_err_set(CS_ENOMEM, "out of memory");
 	}
-	if (strncmp(ref, "oci:", 4) == 0) {
-		dir = strdup(ref + 4);
-		if (dir == NULL) {
+	if (o->manifest_digest != NULL && !cs_digest_valid(o->manifest_digest)) {
+		r = cs_err_set(CS_EINVAL, "manifest digest \"%.80s\" is not sha256:<64 hex>",
+			       o->manifest_digest);
+		goto out;
+	}
+	if ((r = split_ref(&kind, &path, &tag, ref)) != 0)
+		goto out;
+	if (kind != REF_REGISTRY) {
+		img->name = strdup(path);
+		if (img->name == NULL) {
 			r = cs_err_set(CS_ENOMEM, "out of memory");
 			goto out;
 		}
-		/* DIR:TAG, where DIR itself has no ':' after its last '/'. */
-		colon = strrchr(dir, ':');
-		if (colon != NULL && strchr(colon, '/') == NULL) {
-			*colon = '\0';
-			tag = colon + 1;
-		}
-		img->name = strdup(dir);
-		r = open_oci(img, dir, tag, o);
-	} else if (strncmp(ref, "oci-archive:", 12) == 0) {
-		dir = strdup(ref + 12);
-		if (dir == NULL) {
-			r = cs_err_set(CS_ENOMEM, "out of memory");
-			goto out;
-		}
-		/* FILE:TAG as for oci:, FILE itself with no ':' after its last '/' */
-		colon = strrchr(dir, ':');
-		if (colon != NULL && strchr(colon, '/') == NULL) {
-			*colon = '\0';
-			tag = colon + 1;
-		}
-		img->name = strdup(dir);
-		r = cs_archive_open(img, dir, tag, 0, o);
-	} else if (strncmp(ref, "docker-archive:", 15) == 0) {
-		img->name = strdup(ref + 15);
-		r = cs_archive_open(img, ref + 15, NULL, 1, o);
-	} else if (strncmp(ref, "dir:", 4) == 0) {
-		img->name = strdup(ref + 4);
-		r = cs_dir_open(img, ref + 4, o);
-	} else {
+	}
+	switch (kind) {
+	case REF_OCI:
+		r = open_oci(img, path, tag, o);
+		break;
+	case REF_OCI_ARCHIVE:
+		r = cs_archive_open(img, path, tag, 0, o);
+		break;
+	case REF_DOCKER_ARCHIVE:
+		r = cs_archive_open(img, path, NULL, 1, o);
+		break;
+	case REF_DIR:
+		r = cs_dir_open(img, path, o);
+		break;
+	default:
 		/* anything else is host[:port]/repo[:tag|@digest] (docker.io defaults) */
 		r = cs_registry_open(img, ref, o);
+		break;
 	}
 out:
 	if (r != 0)
 		cs_err_prefix(r, "%.200s", ref);
-	free(dir);
+	free(path);
 	if (r != 0) {
 		cs_image_free(img);
 		return r;
 	}
 	*out = img;
+	return 0;
+}
+
+int cs_source_platforms(json_t **out, const char *ref, const struct cs_source_opts *o)
+{
+	struct cs_image *img = NULL;
+	json_t *arr;
+	char *path = NULL, *tag = NULL;
+	int r, kind;
+
+	*out = NULL;
+	arr = json_array();
+	if (arr == NULL)
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	if ((r = split_ref(&kind, &path, &tag, ref)) != 0)
+		goto out;
+	switch (kind) {
+	case REF_OCI:
+		r = platforms_oci(arr, path, tag);
+		break;
+	case REF_OCI_ARCHIVE:
+		r = cs_archive_platforms(arr, path, tag, 0, o);
+		break;
+	case REF_DOCKER_ARCHIVE:
+		r = cs_archive_platforms(arr, path, NULL, 1, o);
+		break;
+	case REF_DIR:
+		/* checked as an open would check it; one pseudo-platform */
+		img = calloc(1, sizeof(*img));
+		if (img == NULL) {
+			r = cs_err_set(CS_ENOMEM, "out of memory");
+			break;
+		}
+		img->layout_fd = -1;
+		if ((r = cs_dir_open(img, path, o)) == 0)
+			r = cs_platforms_add(arr, img->platform, "");
+		break;
+	default:
+		r = cs_registry_platforms(arr, ref, o);
+		break;
+	}
+out:
+	cs_image_free(img);
+	free(path);
+	if (r != 0) {
+		cs_err_prefix(r, "%.200s", ref);
+		json_decref(arr);
+		return r;
+	}
+	*out = arr;
 	return 0;
 }

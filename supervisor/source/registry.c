@@ -160,61 +160,6 @@ out:
 	return r;
 }
 
-static int platform_of(char *out, size_t n, const json_t *p)
-{
-	const char *os = jstr(p, "os"), *arch = jstr(p, "architecture"), *var = jstr(p, "variant");
-
-	if (os == NULL || arch == NULL)
-		return -1;
-	if (var != NULL && var[0] != '\0')
-		snprintf(out, n, "%.20s/%.20s/%.20s", os, arch, var);
-	else
-		snprintf(out, n, "%.20s/%.20s", os, arch);
-	return 0;
-}
-
-/* "linux/arm64" (no variant asked) also matches "linux/arm64/v8". */
-static int platform_match(const char *want, const char *have)
-{
-	size_t wl = strlen(want);
-	const char *slash = strchr(want, '/');
-
-	if (strcmp(want, have) == 0)
-		return 1;
-	if (slash == NULL || strchr(slash + 1, '/') != NULL)
-		return 0;
-	return strncmp(want, have, wl) == 0 && have[wl] == '/';
-}
-
-static int pick_platform(const json_t **out, const json_t *index, const char *want,
-			 const char *what)
-{
-	json_t *ms = json_object_get(index, "manifests"), *m;
-	char have[64], list[512] = "";
-	size_t i, used = 0;
-
-	*out = NULL;
-	if (!json_is_array(ms) || json_array_size(ms) == 0)
-		return cs_err_set(CS_EFORMAT, "%s: image index lists no manifests", what);
-	json_array_foreach(ms, i, m) {
-		json_t *p = json_object_get(m, "platform");
-		if (p == NULL || platform_of(have, sizeof(have), p) != 0 ||
-		    strcmp(have, "unknown/unknown") == 0)
-			continue;
-		if (platform_match(want, have)) {
-			*out = m;
-			return 0;
-		}
-		if (used < sizeof(list) - 1) {
-			int k = snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", have);
-			if (k > 0)
-				used += (size_t)k;
-		}
-	}
-	return cs_err_set(CS_ENOTFOUND, "%s has no image for platform %s (it has: %s); choose one "
-			  "with --platform", what, want, used ? list : "none");
-}
-
 /* GETs a small blob (the config) into memory, verified. */
 static int get_doc_blob(struct reg *g, const char *digest, uint64_t size, json_t **doc)
 {
@@ -317,13 +262,20 @@ int cs_registry_open(struct cs_image *img, const char *refstr, const struct cs_s
 		goto out;
 	if ((r = cs_http_new(&g.h, &g.ref, o)) != 0)
 		goto out;
-	if ((r = get_manifest(&g, g.ref.digest[0] ? g.ref.digest : g.ref.tag,
-			      g.ref.digest[0] ? g.ref.digest : NULL, 0, &top, mt, digest)) != 0)
+	if (o->manifest_digest != NULL) {
+		/* one image of the reference's index, named by cs_source_platforms():
+		 * fetched by its digest, without the index again */
+		if ((r = get_manifest(&g, o->manifest_digest, o->manifest_digest, 0, &man, mt,
+				      digest)) != 0)
+			goto out;
+	} else if ((r = get_manifest(&g, g.ref.digest[0] ? g.ref.digest : g.ref.tag,
+				     g.ref.digest[0] ? g.ref.digest : NULL, 0, &top, mt, digest)) != 0) {
 		goto out;
-	if (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0) {
+	} else if (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0) {
 		snprintf(what, sizeof(what), "%s:%s", g.ref.name,
 			 g.ref.digest[0] ? g.ref.digest : g.ref.tag);
-		if ((r = pick_platform(&sel, top, want, what)) != 0)
+		if ((r = cs_index_pick(&sel, json_object_get(top, "manifests"), want, NULL,
+				       what)) != 0)
 			goto out;
 		if ((r = desc(sel, &dg, &dmt, &size)) != 0)
 			goto out;
@@ -353,7 +305,7 @@ int cs_registry_open(struct cs_image *img, const char *refstr, const struct cs_s
 	if ((r = get_doc_blob(&g, dg, size, &img->config)) != 0)
 		goto out;
 	snprintf(img->config_digest, sizeof(img->config_digest), "%s", dg);
-	if (platform_of(img->platform, sizeof(img->platform), img->config) != 0)
+	if (cs_platform_string(img->platform, sizeof(img->platform), img->config) != 0)
 		snprintf(img->platform, sizeof(img->platform), "unknown");
 	ls = json_object_get(man, "layers");
 	diffs = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
@@ -399,5 +351,53 @@ out:
 	json_decref(man);
 	cs_http_free(g.h);
 	cs_cache_close(g.cache);
+	return r;
+}
+
+int cs_registry_platforms(json_t *arr, const char *refstr, const struct cs_source_opts *o)
+{
+	struct reg g;
+	json_t *top = NULL, *config = NULL;
+	char mt[128], digest[72], what[600], plat[64];
+	const char *dg, *dmt;
+	uint64_t size;
+	int r;
+
+	memset(&g, 0, sizeof(g));
+	g.o = o;
+	if ((r = cs_regref_parse(&g.ref, refstr)) != 0)
+		return r;
+	if ((r = cs_http_new(&g.h, &g.ref, o)) != 0)
+		goto out;
+	if ((r = get_manifest(&g, g.ref.digest[0] ? g.ref.digest : g.ref.tag,
+			      g.ref.digest[0] ? g.ref.digest : NULL, 0, &top, mt, digest)) != 0)
+		goto out;
+	if (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0) {
+		snprintf(what, sizeof(what), "%s:%s", g.ref.name,
+			 g.ref.digest[0] ? g.ref.digest : g.ref.tag);
+		r = cs_index_platforms(arr, json_object_get(top, "manifests"), what);
+		goto out;
+	}
+	if (strcmp(mt, MT_OCI_MANIFEST) != 0 && strcmp(mt, MT_DOCKER_MANIFEST) != 0) {
+		r = cs_err_set(CS_EUNSUPPORTED, "manifest %s has media type %.100s, not an image "
+			       "manifest", digest, mt);
+		goto out;
+	}
+	/* one manifest: its config says the platform */
+	if ((r = desc(json_object_get(top, "config"), &dg, &dmt, &size)) != 0)
+		goto out;
+	if (dmt[0] != '\0' && strcmp(dmt, MT_OCI_CONFIG) != 0 && strcmp(dmt, MT_DOCKER_CONFIG) != 0) {
+		r = cs_err_set(CS_EUNSUPPORTED, "not a container image: config media type %.100s", dmt);
+		goto out;
+	}
+	if ((r = get_doc_blob(&g, dg, size, &config)) != 0)
+		goto out;
+	if (cs_platform_string(plat, sizeof(plat), config) != 0)
+		snprintf(plat, sizeof(plat), "unknown");
+	r = cs_platforms_add(arr, plat, digest);
+out:
+	json_decref(top);
+	json_decref(config);
+	cs_http_free(g.h);
 	return r;
 }

@@ -55,7 +55,15 @@ int cs_image_layer_fd(struct cs_image *img, size_t i, int *fd);
  */
 struct cs_source_opts {
 	const struct cs_limits *lim;
-	const char *platform;     /* "os/arch[/variant]" or NULL for the host's */
+	const char *platform;     /* "os/arch[/variant]" or NULL for the host's; an
+				   * exact name wins, then "os/arch" matches
+				   * "os/arch/VARIANT", then "linux/arm64/v8" (the
+				   * default variant) matches "linux/arm64". "all" is
+				   * refused: see cs_source_platforms() */
+	const char *manifest_digest; /* "sha256:..." or NULL: take this image manifest
+				   * of the reference's index instead of choosing by
+				   * platform (for a plain manifest it must be that
+				   * one); a registry fetches it by digest directly */
 	/* blob cache */
 	const char *cache_dir;    /* NULL: $XDG_CACHE_HOME/cellscan, else ~/.cache/cellscan */
 	uint64_t cache_max;       /* bytes; 0: CS_CACHE_MAX_DEFAULT */
@@ -102,6 +110,25 @@ const char *cs_source_options_help(void);
 int cs_source_open(struct cs_image **out, const char *ref, const struct cs_source_opts *o);
 void cs_image_free(struct cs_image *img);
 
+/*
+ * The images of the index IMAGE points at, for --platform all: *out gets a
+ * new array (caller json_decref()s) of {"platform": "linux/arm64/v8",
+ * "digest": "sha256:<manifest>"}, in index order, one per image manifest
+ * that names a platform. Attestation manifests (platform unknown/unknown or
+ * annotation vnd.docker.reference.type = attestation-manifest), nested
+ * indexes and other artifacts are left out. A plain manifest gives one
+ * entry with its config's platform; docker-archive: gives one with digest
+ * "" (a docker save has no manifest digest); dir: gives {"unknown", ""}.
+ * o->platform and o->manifest_digest are ignored.
+ *
+ * To open each: cs_source_open() the same IMAGE with o->platform set to the
+ * entry's platform and o->manifest_digest to its digest (NULL when ""). The
+ * digest makes the choice exact (two entries may name the same platform, a
+ * tag may move between the calls) and lets a registry skip the index.
+ * Archives are streamed by a worker again on every call.
+ */
+int cs_source_platforms(json_t **out, const char *ref, const struct cs_source_opts *o);
+
 /* Internal to supervisor/source/, called by cs_source_open(): */
 /* oci-archive:FILE[:TAG] (docker 0) and docker-archive:FILE (docker 1),
  * read by a sandboxed worker into the blob cache (archive.c). */
@@ -109,6 +136,45 @@ int cs_archive_open(struct cs_image *img, const char *file, const char *tag, int
 		    const struct cs_source_opts *o);
 /* dir:ROOTFS (dir.c). */
 int cs_dir_open(struct cs_image *img, const char *dir, const struct cs_source_opts *o);
+/* cs_source_platforms() of an archive and of a registry reference: append
+ * the entries to arr (archive.c, registry.c). */
+int cs_archive_platforms(json_t *arr, const char *file, const char *tag, int docker,
+			 const struct cs_source_opts *o);
+int cs_registry_platforms(json_t *arr, const char *ref, const struct cs_source_opts *o);
+
+/* Index entries and platforms (platform.c). */
+/* "os/arch[/variant]" of a platform object (an index entry's "platform" or
+ * an image config); -1 when os or architecture is missing, or a part is not
+ * a short [A-Za-z0-9._-] name. */
+int cs_platform_string(char *out, size_t n, const json_t *p);
+/* 1 when some entry of an index's manifests is an image with a platform. */
+int cs_index_has_platforms(const json_t *manifests);
+/* *out (borrowed from manifests) gets the image entry with digest, or when
+ * digest is NULL the best match for the platform want (see
+ * cs_source_opts.platform); the error lists the platforms. what names the
+ * index in messages. */
+int cs_index_pick(const json_t **out, const json_t *manifests, const char *want,
+		  const char *digest, const char *what);
+/* Appends {"platform", "digest"} for each image entry with a platform;
+ * CS_ENOTFOUND when there is none. */
+int cs_index_platforms(json_t *arr, const json_t *manifests, const char *what);
+/* Appends one {"platform", "digest"} (digest NULL: ""). */
+int cs_platforms_add(json_t *arr, const char *platform, const char *digest);
+/* Loads a verified JSON object blob of a layout (a directory or an archive). */
+typedef int (*cs_doc_load_fn)(void *arg, json_t **out, const char *digest, uint64_t size,
+			      const char *what);
+/* From an OCI layout's index.json, the entries one image is chosen from:
+ * *cands gets a new array, *is_index 1 when they are an index's entries
+ * (choose with cs_layout_choose), 0 when it is the one manifest descriptor.
+ * tag picks by org.opencontainers.image.ref.name (several entries with the
+ * name are all candidates); a chosen nested index is loaded with load. An
+ * untagged index.json of several images without platforms fails with
+ * "WHAT holds N images: name one as HINT". */
+int cs_layout_candidates(json_t **cands, int *is_index, const json_t *index, const char *tag,
+			 const char *what, const char *hint, cs_doc_load_fn load, void *arg);
+/* *sel (borrowed from cands) gets the manifest descriptor to open. */
+int cs_layout_choose(const json_t **sel, const json_t *cands, int is_index, const char *want,
+		     const char *digest, const char *what);
 
 /* ---- the blob cache, for `cellscan cache status|prune` ---- */
 
