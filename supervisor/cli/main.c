@@ -10,6 +10,10 @@ static const char usage[] =
 	"usage: cellscan COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
+	"  scan IMAGE [--format table|json|sarif|cyclonedx|spdx] [-o FILE] [--policy FILE]\n"
+	"             [--db FILE] [--severity LIST] [--ignore-unfixed] [--exit-code N]\n"
+	"             [--timeout S] [--quiet] [--no-progress] [--platform os/arch[/variant]|all]\n"
+	"  explain IMAGE VULN-ID     the evidence chain of one finding\n"
 	"  sbom IMAGE [--format json] [-o FILE] [--platform os/arch[/variant]] [--files]\n"
 	"             [--limits name=value,...] [--unsafe-no-namespaces]\n"
 	"  db import SOURCE... [--db FILE]    OSV zips, directories or JSON files\n"
@@ -42,6 +46,10 @@ int main(int argc, char **argv)
 		return cs_cmd_version(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cache") == 0)
 		return cs_cmd_cache(argc - 1, argv + 1);
+	if (strcmp(argv[1], "scan") == 0)
+		return cs_cmd_scan(argc - 1, argv + 1);
+	if (strcmp(argv[1], "explain") == 0)
+		return cs_cmd_explain(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)
 		return cs_cmd_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "db") == 0)

@@ -1,6 +1,7 @@
 /*
  * cyclonedx.c - the inventory as a CycloneDX 1.6 JSON BOM
- * (https://cyclonedx.org/docs/1.6/json/); docs/formats.md lists the fields.
+ * (https://cyclonedx.org/docs/1.6/json/), with vulnerabilities when
+ * findings are given (cdx_vuln.c); docs/formats.md lists the fields.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,7 +314,7 @@ int cs_report_cyclonedx(char **out, size_t *len, const json_t *inventory,
 	const json_t *packages, *os, *pkg;
 	json_t *doc = NULL, *meta = NULL, *tools = NULL, *tool = NULL, *tcomps = NULL;
 	json_t *comps = NULL, *comp = NULL, *deps = NULL, *dep = NULL, *on = NULL;
-	json_t *refs = NULL, *purls = NULL;
+	json_t *refs = NULL, *purls = NULL, *idx = NULL, *vulns = NULL;
 	char *img_purl = NULL;
 	char sn[64], iso[32];
 	const char *img_ref;
@@ -324,8 +325,8 @@ int cs_report_cyclonedx(char **out, size_t *len, const json_t *inventory,
 
 	*out = NULL;
 	*len = 0;
-	if (findings != NULL)
-		return cs_err_set(CS_EUNSUPPORTED, "CycloneDX vulnerabilities are not written yet");
+	if (findings != NULL && !json_is_array(findings))
+		return cs_err_set(CS_EINVAL, "CycloneDX: findings is not an array");
 	if ((r = check_inventory(inventory)) != 0)
 		return r;
 	packages = json_object_get(inventory, "packages");
@@ -425,6 +426,16 @@ int cs_report_cyclonedx(char **out, size_t *len, const json_t *inventory,
 	if (r != 0)
 		goto out;
 
+	if (findings != NULL) {
+		if ((r = cs_report_cdx_index(&idx, packages, refs, purls)) != 0 ||
+		    (r = cs_report_cdx_vulnerabilities(&vulns, findings, idx, img_ref)) != 0)
+			goto out;
+		r = cs_report_set(doc, "vulnerabilities", vulns);
+		vulns = NULL;
+		if (r != 0)
+			goto out;
+	}
+
 	r = cs_report_dump(out, len, doc);
 out:
 	if (r != 0)
@@ -432,6 +443,8 @@ out:
 	free(img_purl);
 	json_decref(refs);
 	json_decref(purls);
+	json_decref(idx);
+	json_decref(vulns);
 	json_decref(doc);
 	json_decref(meta);
 	json_decref(tools);

@@ -56,9 +56,12 @@ int cs_report_purl(char **out, const json_t *pkg, const json_t *os);
 /*
  * CycloneDX 1.6 JSON of an inventory: the image as metadata.component
  * (type "container"), the OS as an "operating-system" component, one
- * "library" component per package. findings must be NULL for now (a later
- * issue adds the "vulnerabilities" array from them; non-NULL is
- * CS_EUNSUPPORTED). opts may be NULL (= CS_REPORT_TIME_AUTO).
+ * "library" component per package. findings is NULL (an SBOM) or an array
+ * of classified findings (the "findings" of a cellscan-report/1 document,
+ * see cs_report_build): then a "vulnerabilities" array is added, one entry
+ * per finding, each affecting its package's component (docs/formats.md).
+ * opts may be NULL (= CS_REPORT_TIME_AUTO). CS_EINVAL when findings is
+ * neither NULL nor an array.
  */
 int cs_report_cyclonedx(char **out, size_t *len, const json_t *inventory,
 			const json_t *findings, const struct cs_report_opts *opts);
@@ -81,6 +84,61 @@ int cs_report_sbom_spdx(char **out, size_t *len, const json_t *inventory);
  * to every package record.
  */
 int cs_report_sbom_json(char **out, size_t *len, const json_t *inventory);
+
+/* ---- findings reports ------------------------------------------------- */
+
+/* The schema name of the report document. */
+#define CS_REPORT_SCHEMA "cellscan-report/1"
+
+/*
+ * The cellscan-report/1 document (docs/report-schema.json, docs/formats.md):
+ * what `cellscan scan --format json` prints and the service serves. Built
+ * from the merged inventory ("cellscan-inventory/1"), the match result of
+ * cs_scan_match() ({"ecosystem", "os_supported", "unsupported_reason",
+ * "findings", "notes", "db"}) and the policy classification of
+ * cs_policy_classify() ({"verdict", "reason", "counts", "findings",
+ * "recommendations", ...}). The findings are the classification's (each a
+ * match finding plus "severity", "fix", "decision"), sorted by severity
+ * level (critical first), then id, then package name, version and layer.
+ * "generated" is the creation time of opts (as for the SBOMs: the options,
+ * else SOURCE_DATE_EPOCH, else null, so the document is reproducible).
+ * All three inputs are borrowed and not modified; members are copied.
+ * *out is a new reference (json_decref). CS_EINVAL when an input is not an
+ * object or a member has the wrong type (the message names it).
+ */
+int cs_report_build(json_t **out, const json_t *inventory, const json_t *match,
+		    const json_t *classification, const struct cs_report_opts *opts);
+
+/* cs_report_dump of a report: pretty JSON, newline at the end. */
+int cs_report_json(char **out, size_t *len, const json_t *report);
+
+struct cs_report_table_opts {
+	int color;         /* 1: ANSI colours (only on a terminal); 0: none */
+	int width;         /* terminal columns; <= 0 means 80; below 60 is 60 */
+	int show_ignored;  /* 1: list ignored findings too (else only counted) */
+};
+
+/*
+ * The report as a text table for a terminal: a summary (image, verdict,
+ * counts by severity, short database digest), an unsupported-OS warning
+ * when there is one, the reported findings grouped by severity (critical
+ * first) in columns PACKAGE INSTALLED FIXED ID LAYER TITLE fitted to the
+ * width, then the recommendations. Every string taken from the report is
+ * escaped (control characters, bidi controls and invalid UTF-8 become
+ * visible \xNN / \u{NNNN} text; STYLE.md 14), and no line is wider than
+ * the width (display columns; 60 at least). o may be NULL (80 columns, no
+ * colour). Deterministic. *out is malloc'd and NUL-terminated; free().
+ */
+int cs_report_table(char **out, size_t *len, const json_t *report,
+		    const struct cs_report_table_opts *o);
+
+/*
+ * SARIF 2.1.0 of a report (docs/formats.md): one run of tool "cellscan",
+ * one rule per vulnerability id, one result per finding (ignored findings
+ * carry a "suppressions" entry), package database as the location. Valid
+ * against the OASIS schema. Deterministic.
+ */
+int cs_report_sarif(char **out, size_t *len, const json_t *report);
 
 /*
  * A name-based (version 5, SHA-1) UUID per RFC 4122 section 4.3, written

@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 
+#include "common/buf.h"
+
 #include "supervisor/report/report.h"
 
 /* Name and version of the tool as written into documents. */
@@ -58,5 +60,47 @@ int cs_report_set(json_t *o, const char *key, json_t *v);
 int cs_report_set_str(json_t *o, const char *key, const char *s);
 /* json_array_append_new likewise. */
 int cs_report_append(json_t *a, json_t *v);
+
+/* ---- findings --------------------------------------------------------- */
+
+/* The severity levels, most severe first: critical, high, medium, low,
+ * unknown. */
+#define CS_REPORT_NLEVELS 5
+extern const char *const cs_report_levels[CS_REPORT_NLEVELS];
+
+/* Index of a level in cs_report_levels (critical 0 ... unknown 4); an
+ * absent or unrecognised level counts as unknown (4). */
+int cs_report_level_index(const char *level);
+
+/* The finding's severity level (its "severity"."level"), as an index. */
+int cs_report_finding_level(const json_t *finding);
+
+/* Whether the finding's decision says "ignored". */
+int cs_report_finding_ignored(const json_t *finding);
+
+/*
+ * Appends s to b percent-encoded: bytes outside A-Z a-z 0-9 - . _ ~ and
+ * the characters in keep (may be NULL) become %XX (upper case).
+ */
+int cs_report_pct_encode(struct cs_buf *b, const char *s, const char *keep);
+
+/* "https://osv.dev/vulnerability/<id, percent-encoded>" as a new JSON
+ * string, or NULL on allocation failure. */
+json_t *cs_report_osv_url(const char *id);
+
+/*
+ * CycloneDX vulnerabilities (cdx_vuln.c). cs_report_cdx_index maps the
+ * inventory's packages to their component bom-refs (refs and purls as from
+ * cs_report_package_refs); *out is a new reference. The vulnerabilities
+ * array has one entry per finding; a finding whose package is not in the
+ * inventory affects img_ref.
+ */
+int cs_report_cdx_index(json_t **out, const json_t *packages, const json_t *refs,
+			const json_t *purls);
+int cs_report_cdx_vulnerabilities(json_t **out, const json_t *findings, const json_t *idx,
+				  const char *img_ref);
+
+/* Lower-case hex SHA-256 of p into out (65 bytes with the NUL). */
+int cs_report_sha256_hex(char out[65], const void *p, size_t n);
 
 #endif

@@ -181,3 +181,86 @@ int cs_report_append(json_t *a, json_t *v)
 		return cs_err_set(CS_ENOMEM, "out of memory building the document");
 	return 0;
 }
+
+const char *const cs_report_levels[CS_REPORT_NLEVELS] = {
+	"critical", "high", "medium", "low", "unknown",
+};
+
+int cs_report_level_index(const char *level)
+{
+	int i;
+
+	if (level == NULL)
+		return CS_REPORT_NLEVELS - 1;
+	for (i = 0; i < CS_REPORT_NLEVELS; i++)
+		if (strcmp(level, cs_report_levels[i]) == 0)
+			return i;
+	return CS_REPORT_NLEVELS - 1;
+}
+
+int cs_report_finding_level(const json_t *finding)
+{
+	return cs_report_level_index(cs_report_str(json_object_get(finding, "severity"), "level"));
+}
+
+int cs_report_finding_ignored(const json_t *finding)
+{
+	const char *s = cs_report_str(json_object_get(finding, "decision"), "status");
+
+	return s != NULL && strcmp(s, "ignored") == 0;
+}
+
+int cs_report_pct_encode(struct cs_buf *b, const char *s, const char *keep)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	char e[3];
+	int r;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		int plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+			    *p == '~' || (keep != NULL && *p < 0x80 && strchr(keep, *p) != NULL);
+		if (plain) {
+			r = cs_buf_add(b, p, 1);
+		} else {
+			e[0] = '%';
+			e[1] = hex[*p >> 4];
+			e[2] = hex[*p & 15];
+			r = cs_buf_add(b, e, 3);
+		}
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+json_t *cs_report_osv_url(const char *id)
+{
+	struct cs_buf b;
+	json_t *j = NULL;
+
+	cs_buf_init(&b, 64 * 1024);
+	if (cs_buf_addstr(&b, "https://osv.dev/vulnerability/") == 0 &&
+	    cs_report_pct_encode(&b, id, NULL) == 0 && cs_buf_cstr(&b) == 0)
+		j = json_string((const char *)b.data);
+	cs_buf_free(&b);
+	return j;
+}
+
+int cs_report_sha256_hex(char out[65], const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	out[0] = '\0';
+	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return cs_err_set(CS_EINTERNAL, "SHA-256 failed");
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+	return 0;
+}

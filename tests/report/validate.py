@@ -2,12 +2,14 @@
 """Validate cellscan SBOMs against the official JSON schemas, plus the rules
 those schemas cannot express.
 
-usage: validate.py --schemas DIR {cyclonedx|spdx} FILE...
+usage: validate.py --schemas DIR {cyclonedx|spdx|sarif|report} FILE...
 
 DIR is ../shared/fixtures/schemas (its README names the upstream commits).
 CycloneDX documents are checked against cyclonedx/bom-1.6.schema.json (or
 1.5, per specVersion) with its spdx.schema.json and jsf-0.82.schema.json
-resolved locally by $id; SPDX documents against spdx/spdx-schema-2.3.json.
+resolved locally by $id; SPDX documents against spdx/spdx-schema-2.3.json;
+SARIF logs against sarif/sarif-schema-2.1.0.json; cellscan reports against
+docs/report-schema.json of this source tree (JSON Schema 2020-12).
 Format assertions are on where the installed jsonschema can check them.
 
 Beyond the schemas (the SPDX 2.3 schema does not constrain SPDXIDs or
@@ -16,7 +18,13 @@ license expressions, the CycloneDX one not bom-ref uniqueness):
              purl-permitted characters, percent-escapes upper case,
              qualifiers sorted, no empty values).
   cyclonedx: bom-refs unique; every dependency ref and dependsOn names one;
-             license ids are on the SPDX list.
+             license ids are on the SPDX list; every vulnerability affects
+             ref names one.
+  sarif:     rule ids unique; every result's ruleId and ruleIndex name the
+             same rule; security-severity is a number 0.0-10.0 as a string;
+             every result has a partialFingerprints entry.
+  report:    findings sorted (severity level, then id, then package name);
+             summary counts agree with the findings.
   spdx:      SPDXIDs match SPDXRef-[A-Za-z0-9.-]+ and are unique;
              relationships name existing elements; licenseDeclared and
              licenseConcluded are NOASSERTION, NONE, or an expression over
@@ -223,6 +231,12 @@ def check_cyclonedx(doc, schemas):
         for r in [dep.get("ref")] + list(dep.get("dependsOn", []) or []):
             if r not in seen:
                 errs.append("dependency names unknown bom-ref %r" % r)
+    for v in doc.get("vulnerabilities", []) or []:
+        if not isinstance(v, dict):
+            continue
+        for a in v.get("affects", []) or []:
+            if isinstance(a, dict) and a.get("ref") not in seen:
+                errs.append("vulnerability %r affects unknown bom-ref %r" % (v.get("id"), a.get("ref")))
     return errs
 
 
@@ -283,8 +297,71 @@ def check_spdx(doc, schemas):
     return errs
 
 
+def check_sarif(doc, schemas):
+    schema = load(os.path.join(schemas, "sarif", "sarif-schema-2.1.0.json"))
+    # Draft-04 names itself with "id"; with it in the store, its own
+    # "#/definitions/..." references resolve locally (no network).
+    errs = schema_errors(make_validator(schema, {schema["id"]: schema}), doc)
+    if not isinstance(doc, dict):
+        return errs
+    for run in doc.get("runs", []) or []:
+        rules = ((run.get("tool") or {}).get("driver") or {}).get("rules", []) or []
+        ids = [r.get("id") for r in rules if isinstance(r, dict)]
+        if len(set(ids)) != len(ids):
+            errs.append("rule ids are not unique")
+        for r in rules:
+            ss = (r.get("properties") or {}).get("security-severity")
+            if ss is None:
+                continue
+            try:
+                ok = isinstance(ss, str) and 0.0 <= float(ss) <= 10.0
+            except ValueError:
+                ok = False
+            if not ok:
+                errs.append("rule %r: security-severity %r is not 0.0-10.0" % (r.get("id"), ss))
+        for i, res in enumerate(run.get("results", []) or []):
+            k = res.get("ruleIndex")
+            if not isinstance(k, int) or k >= len(ids) or ids[k] != res.get("ruleId"):
+                errs.append("result %d: ruleIndex %r does not name rule %r" % (i, k, res.get("ruleId")))
+            if not res.get("partialFingerprints"):
+                errs.append("result %d has no partialFingerprints" % i)
+    return errs
+
+
+LEVELS = ["critical", "high", "medium", "low", "unknown"]
+
+
+def check_report(doc, schemas):
+    here = os.path.dirname(os.path.abspath(__file__))
+    schema = load(os.path.join(here, "..", "..", "docs", "report-schema.json"))
+    errs = schema_errors(make_validator(schema, {}), doc)
+    if not isinstance(doc, dict) or errs:
+        return errs
+
+    def key(f):
+        lvl = (f.get("severity") or {}).get("level")
+        return (LEVELS.index(lvl) if lvl in LEVELS else 4, f.get("id"),
+                (f.get("package") or {}).get("name") or "")
+
+    fs = doc["findings"]
+    keys = [key(f) for f in fs]
+    if keys != sorted(keys):
+        errs.append("findings are not sorted by level, id, package")
+    ignored = sum(1 for f in fs if f["decision"]["status"] == "ignored")
+    s = doc["summary"]
+    if s["findings"] != len(fs) or s["ignored"] != ignored or s["reported"] != len(fs) - ignored:
+        errs.append("summary finding counts disagree with the findings")
+    if s["verdict"] != doc["verdict"]:
+        errs.append("summary verdict disagrees")
+    return errs
+
+
+CHECKS = {"cyclonedx": check_cyclonedx, "spdx": check_spdx, "sarif": check_sarif,
+          "report": check_report}
+
+
 def main(argv):
-    if len(argv) < 5 or argv[1] != "--schemas" or argv[3] not in ("cyclonedx", "spdx"):
+    if len(argv) < 5 or argv[1] != "--schemas" or argv[3] not in CHECKS:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     schemas, fmt, files = argv[2], argv[3], argv[4:]
@@ -296,7 +373,7 @@ def main(argv):
             print("%s: INVALID: cannot read JSON: %s" % (path, e))
             bad += 1
             continue
-        errs = check_cyclonedx(doc, schemas) if fmt == "cyclonedx" else check_spdx(doc, schemas)
+        errs = CHECKS[fmt](doc, schemas)
         if errs:
             bad += 1
             print("%s: INVALID (%d problems)" % (path, len(errs)))
