@@ -4,7 +4,17 @@
  * same cs_scan_match the scanner uses. Baseline in the same run: only the
  * database look-ups those packages need, with a callback that does nothing.
  *
- *   match_bench DB [N_PACKAGES]
+ *   match_bench DB [N_PACKAGES]          the benchmark (Markdown table)
+ *   match_bench --dump DB INVENTORY      cs_scan_match's output for an
+ *                                        inventory file (db.built removed)
+ *   match_bench --verify DB [INVENTORY]  compares cs_scan_match with the
+ *                                        reference below; exit 0 when equal
+ *
+ * The reference is the matching loop as it was before the look-up cache
+ * (docs/vulndb.md, "Lookups"): every key looked up with cs_vulndb_lookup,
+ * every record parsed per package, cs_match_record per (package, record),
+ * one cs_match_dedupe over all findings. --verify without an inventory uses
+ * the benchmark's synthetic one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +24,7 @@
 #include <jansson.h>
 
 #include "common/errors.h"
+#include "supervisor/match/match.h"
 #include "supervisor/scan/scan.h"
 #include "supervisor/vulndb/vulndb.h"
 
@@ -22,6 +33,14 @@ static double now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -39,27 +58,102 @@ static int noop(void *ctx, json_t *rec)
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	struct cs_vulndb *db;
-	int n = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 10000, i, k;
-	json_t *inv, *pkgs, *out = NULL;
-	double t[5], b[5];
-	size_t findings = 0, hits = 0;
+/* ---- the reference: the matching loop before the look-up cache ---- */
 
-	if (argc < 2 || n <= 0) {
-		fprintf(stderr, "usage: match_bench DB [N]\n");
-		return 2;
+struct ref_ctx {
+	const json_t *pkg;
+	const char *eco;
+	json_t *findings, *notes, *seen;
+};
+
+static int ref_record(void *vctx, json_t *record)
+{
+	struct ref_ctx *c = vctx;
+	const char *id = json_string_value(json_object_get(record, "id"));
+	json_t *f = NULL;
+	int r;
+
+	if (id == NULL || json_object_get(c->seen, id) != NULL)
+		return 0;
+	json_object_set_new(c->seen, id, json_true());
+	r = cs_match_record(&f, record, c->pkg, c->eco, c->notes);
+	if (r == CS_ENOMEM)
+		return r;
+	if (r != 0) {
+		json_array_append_new(c->notes, json_pack("{s:s, s:s}", "id", id, "reason",
+							  cs_err_msg()));
+		return 0;
 	}
-	if (cs_vulndb_open(&db, argv[1], 1) != 0) {
-		fprintf(stderr, "%s\n", cs_err_msg());
-		return 1;
+	if (f != NULL)
+		json_array_append_new(c->findings, f);
+	return 0;
+}
+
+static int ref_match(json_t **out, const json_t *inventory, struct cs_vulndb *db)
+{
+	char eco[CS_MATCH_ECOSYSTEM_MAX], reason[512] = "";
+	const json_t *os = json_object_get(inventory, "os");
+	json_t *findings = json_array(), *notes = json_array(), *pkg, *doc = NULL;
+	size_t i, matched = 0;
+	int supported, r = 0;
+
+	*out = NULL;
+	supported = cs_match_ecosystem_for_os(eco, sizeof(eco), json_is_object(os) ? os : NULL) == 0;
+	if (!supported)
+		snprintf(reason, sizeof(reason), "%s", cs_err_msg());
+	json_array_foreach(json_object_get(inventory, "packages"), i, pkg) {
+		json_t *keys = NULL, *key;
+		struct ref_ctx c = { pkg, supported ? eco : NULL, findings, notes, json_object() };
+		size_t k;
+
+		if (cs_match_query_keys(&keys, pkg, supported ? eco : NULL) != 0) {
+			json_decref(keys);
+			json_decref(c.seen);
+			continue;
+		}
+		json_array_foreach(keys, k, key) {
+			r = cs_vulndb_lookup(db, json_string_value(json_object_get(key, "ecosystem")),
+					     json_string_value(json_object_get(key, "name")), ref_record, &c);
+			if (r != 0)
+				break;
+		}
+		json_decref(c.seen);
+		json_decref(keys);
+		if (r != 0)
+			goto out;
+		matched++;
 	}
+	if ((r = cs_match_dedupe(findings)) != 0)
+		goto out;
+	doc = json_pack("{s:o, s:b, s:O, s:O, s:I, s:{s:s, s:s}}",
+			"ecosystem", supported ? json_string(eco) : json_null(),
+			"os_supported", supported, "findings", findings, "notes", notes,
+			"packages_matched", (json_int_t)matched,
+			"db", "digest", cs_vulndb_digest(db), "built", cs_vulndb_build_time(db));
+	if (doc != NULL && !supported)
+		json_object_set_new(doc, "unsupported_reason", json_string(reason));
+	if (doc == NULL)
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+out:
+	json_decref(findings);
+	json_decref(notes);
+	if (r == 0)
+		*out = doc;
+	return r;
+}
+
+/* ---- the synthetic inventory ---- */
+
+static json_t *synthetic_inventory(int n)
+{
+	json_t *pkgs = json_array();
+	int i;
+
 	/* half the names exist in the synthetic data, half do not */
 	srand(42);
-	pkgs = json_array();
 	for (i = 0; i < n; i++) {
 		char name[64], ver[64];
+
 		if (i % 2 == 0)
 			snprintf(name, sizeof(name), "synthetic-pkg-%d", (i / 2) % 5000);
 		else
@@ -71,20 +165,123 @@ int main(int argc, char **argv)
 						      "source_name", name, "source_version", ver,
 						      "db", "var/lib/dpkg/status"));
 	}
-	inv = json_pack("{s:{s:s, s:s}, s:o}", "os", "id", "debian", "version_id", "12",
-			"packages", pkgs);
+	return json_pack("{s:{s:s, s:s}, s:o}", "os", "id", "debian", "version_id", "12",
+			 "packages", pkgs);
+}
+
+static json_t *load_inventory(const char *path)
+{
+	json_error_t jerr;
+	json_t *inv = json_load_file(path, 0, &jerr);
+
+	if (inv == NULL)
+		fprintf(stderr, "%s: line %d: %s\n", path, jerr.line, jerr.text);
+	return inv;
+}
+
+static int dump(struct cs_vulndb *db, const char *inv_path)
+{
+	json_t *inv = load_inventory(inv_path), *out = NULL;
+
+	if (inv == NULL)
+		return 2;
+	if (cs_scan_match(&out, inv, db) != 0) {
+		fprintf(stderr, "match: %s\n", cs_err_msg());
+		json_decref(inv);
+		return 1;
+	}
+	json_object_del(json_object_get(out, "db"), "built");
+	json_dumpf(out, stdout, JSON_SORT_KEYS | JSON_INDENT(1));
+	putchar('\n');
+	json_decref(out);
+	json_decref(inv);
+	return 0;
+}
+
+/* Names the first difference between two findings/notes arrays. */
+static void explain(const char *what, json_t *a, json_t *b)
+{
+	size_t i, n = json_array_size(a) < json_array_size(b) ? json_array_size(a) :
+		json_array_size(b);
+
+	if (json_array_size(a) != json_array_size(b))
+		fprintf(stderr, "%s: %zu (new) vs %zu (reference)\n", what, json_array_size(a),
+			json_array_size(b));
+	for (i = 0; i < n; i++) {
+		if (!json_equal(json_array_get(a, i), json_array_get(b, i))) {
+			char *x = json_dumps(json_array_get(a, i), JSON_SORT_KEYS | JSON_COMPACT);
+			char *y = json_dumps(json_array_get(b, i), JSON_SORT_KEYS | JSON_COMPACT);
+
+			fprintf(stderr, "%s[%zu] differs:\n new: %.2000s\n ref: %.2000s\n", what, i,
+				x ? x : "?", y ? y : "?");
+			free(x);
+			free(y);
+			return;
+		}
+	}
+}
+
+static int verify(struct cs_vulndb *db, const char *inv_path)
+{
+	json_t *inv = inv_path != NULL ? load_inventory(inv_path) : synthetic_inventory(10000);
+	json_t *got = NULL, *want = NULL, *f;
+	double t0, t1, t2;
+	size_t i, merged = 0;
+	int ok;
+
+	if (inv == NULL)
+		return 2;
+	t0 = now();
+	if (cs_scan_match(&got, inv, db) != 0) {
+		fprintf(stderr, "match: %s\n", cs_err_msg());
+		return 1;
+	}
+	t1 = now();
+	if (ref_match(&want, inv, db) != 0) {
+		fprintf(stderr, "reference: %s\n", cs_err_msg());
+		return 1;
+	}
+	t2 = now();
+	ok = json_equal(got, want);
+	json_array_foreach(json_object_get(want, "findings"), i, f)
+		merged += json_object_get(f, "merged") != NULL;
+	printf("%s: %zu packages, %zu findings (%zu merged), %zu notes; cs_scan_match %.1f ms, "
+	       "reference %.1f ms\n", ok ? "equal" : "DIFFERENT",
+	       json_array_size(json_object_get(inv, "packages")),
+	       json_array_size(json_object_get(want, "findings")), merged,
+	       json_array_size(json_object_get(want, "notes")), (t1 - t0) * 1e3, (t2 - t1) * 1e3);
+	if (!ok) {
+		explain("findings", json_object_get(got, "findings"), json_object_get(want, "findings"));
+		explain("notes", json_object_get(got, "notes"), json_object_get(want, "notes"));
+	}
+	json_decref(got);
+	json_decref(want);
+	json_decref(inv);
+	return ok ? 0 : 1;
+}
+
+static int bench(struct cs_vulndb *db, int n)
+{
+	json_t *inv = synthetic_inventory(n), *pkgs = json_object_get(inv, "packages"), *out = NULL;
+	double t[5], c[5], b[5];
+	size_t findings = 0, hits = 0;
+	int i, k;
+
 	for (k = 0; k < 5; k++) {
-		double s = now();
+		double s = now(), sc = cpu_now();
+
 		if (cs_scan_match(&out, inv, db) != 0) {
 			fprintf(stderr, "match: %s\n", cs_err_msg());
 			return 1;
 		}
 		t[k] = now() - s;
+		c[k] = cpu_now() - sc;
 		findings = json_array_size(json_object_get(out, "findings"));
 		json_decref(out);
 	}
 	for (k = 0; k < 5; k++) {
 		double s = now();
+
 		hits = 0;
 		for (i = 0; i < n; i++)
 			cs_vulndb_lookup(db, "Debian:12",
@@ -93,13 +290,45 @@ int main(int argc, char **argv)
 		b[k] = now() - s;
 	}
 	qsort(t, 5, sizeof(double), cmp);
+	qsort(c, 5, sizeof(double), cmp);
 	qsort(b, 5, sizeof(double), cmp);
 	printf("| what | median of 5 | min |\n|---|---|---|\n");
 	printf("| cs_scan_match, %d packages -> %zu findings | %.1f ms | %.1f ms |\n", n, findings,
 	       t[2] * 1e3, t[0] * 1e3);
-	printf("| baseline: the %d database look-ups alone (%zu records) | %.1f ms | %.1f ms |\n", n,
-	       hits, b[2] * 1e3, b[0] * 1e3);
+	printf("| the same, CPU time of the process (all threads) | %.1f ms | %.1f ms |\n",
+	       c[2] * 1e3, c[0] * 1e3);
+	printf("| baseline: the %d database look-ups alone, cs_vulndb_lookup (%zu records) | %.1f ms | %.1f ms |\n",
+	       n, hits, b[2] * 1e3, b[0] * 1e3);
 	json_decref(inv);
-	cs_vulndb_close(db);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cs_vulndb *db = NULL;
+	const char *mode = argc > 1 && strncmp(argv[1], "--", 2) == 0 ? argv[1] : NULL;
+	int a = mode != NULL ? 2 : 1, r, n;
+
+	if (argc <= a || (mode != NULL && strcmp(mode, "--dump") == 0 && argc <= a + 1)) {
+		fprintf(stderr, "usage: match_bench DB [N] | --dump DB INVENTORY | "
+			"--verify DB [INVENTORY]\n");
+		return 2;
+	}
+	if (cs_vulndb_open(&db, argv[a], 1) != 0) {
+		fprintf(stderr, "%s\n", cs_err_msg());
+		return 1;
+	}
+	if (mode == NULL) {
+		n = argc > a + 1 ? (int)strtol(argv[a + 1], NULL, 10) : 10000;
+		r = n > 0 ? bench(db, n) : 2;
+	} else if (strcmp(mode, "--dump") == 0) {
+		r = dump(db, argv[a + 1]);
+	} else if (strcmp(mode, "--verify") == 0) {
+		r = verify(db, argc > a + 1 ? argv[a + 1] : NULL);
+	} else {
+		fprintf(stderr, "unknown mode %s\n", mode);
+		r = 2;
+	}
+	cs_vulndb_close(db);
+	return r;
 }

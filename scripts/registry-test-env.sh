@@ -19,6 +19,11 @@
 #                on "localhost", a different host name than the registries'
 #     CA CERTDIR REG_USER REG_PASS TOKEN_LOG
 #   pids, logs/
+# Optional: with CS_NOTIFY_URL (and CS_NOTIFY_SECRET_FILE) set, the basic-auth
+# registry also sends its event notifications to CS_NOTIFY_URL (a
+# `notifications.endpoints` entry with `headers: Authorization: [Bearer
+# <the file's first line>]`, timeout 5s, threshold 3, backoff 1s); the token
+# registry sends none.
 # Every listener binds 127.0.0.1 only. Needs docker-registry, openssl,
 # htpasswd (apache2-utils), python3 and curl.
 set -euo pipefail
@@ -97,12 +102,31 @@ http:
     key: $W/ca/server.key
 EOF
 }
+notify_cfg() {
+  [ -n "${CS_NOTIFY_URL:-}" ] || return 0
+  local secret=""
+  if [ -n "${CS_NOTIFY_SECRET_FILE:-}" ]; then
+    secret=$(head -n 1 "$CS_NOTIFY_SECRET_FILE")
+  fi
+  cat <<EOF
+notifications:
+  endpoints:
+    - name: cellscan
+      url: $CS_NOTIFY_URL
+      headers:
+        Authorization: [Bearer $secret]
+      timeout: 5s
+      threshold: 3
+      backoff: 1s
+EOF
+}
 { common_cfg "127.0.0.1:$P_BASIC"; cat <<EOF
 auth:
   htpasswd:
     realm: cellscan-test
     path: $W/htpasswd
 EOF
+  notify_cfg
 } >"$W/basic.yml"
 { common_cfg "127.0.0.1:$P_TOKEN_REG"; cat <<EOF
 auth:

@@ -12,7 +12,7 @@ PKGS=(
   libmicrohttpd-dev libpq-dev libssl-dev
   docker-registry skopeo umoci debootstrap postgresql
   gzip zstd xz-utils bzip2 tar openssl apache2-utils ca-certificates curl
-  python3 python3-jsonschema python3-yaml rpm db5.3-util jq hyperfine procps iproute2 util-linux
+  python3 python3-jsonschema python3-yaml rpm db5.3-util jq hyperfine wrk procps iproute2 util-linux
 )
 
 missing=()

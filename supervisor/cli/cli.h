@@ -42,6 +42,7 @@ int cs_cmd_version(int argc, char **argv);
 int cs_cmd_vercmp(int argc, char **argv);
 int cs_cmd_db(int argc, char **argv);
 int cs_cmd_scan(int argc, char **argv);
+int cs_cmd_serve(int argc, char **argv);
 int cs_cmd_explain(int argc, char **argv);
 int cs_cmd_policy(int argc, char **argv);
 

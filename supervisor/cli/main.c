@@ -19,6 +19,8 @@ static const char usage[] =
 	"  db import SOURCE... [--db FILE]    OSV zips, directories or JSON files\n"
 	"  db update [--source URL] [--ecosystem NAME]... [--db FILE] [--ca-file FILE]\n"
 	"  db status [--db FILE] [--json]\n"
+	"  serve [--config FILE] [--listen HOST:PORT] [--state-dir DIR] [--db FILE]\n"
+	"        [--webhook-secret-file FILE] [--ca-file FILE]      the scanning service (docs/service.md)\n"
 	"  policy check FILE [--today YYYY-MM-DD] | policy show [FILE]\n"
 	"  cache status|prune [--cache-dir DIR] [--cache-max-size SIZE | --all] [--json]\n"
 	"  vercmp ECOSYSTEM A B     prints <, = or >\n"
@@ -46,6 +48,8 @@ int main(int argc, char **argv)
 		return cs_cmd_version(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cache") == 0)
 		return cs_cmd_cache(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cs_cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "scan") == 0)
 		return cs_cmd_scan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "explain") == 0)

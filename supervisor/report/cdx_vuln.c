@@ -170,10 +170,12 @@ static json_t *rating(const json_t *c)
 		if (cs_report_set(o, "source", json_pack("{s:s}", "name", src + 7)) != 0)
 			goto fail;
 	}
-	if (json_is_number(score) && cs_report_set(o, "score", json_real(json_number_value(score))) != 0)
+	if (json_is_number(score) &&
+	    cs_report_set(o, "score", json_real(json_number_value(score))) != 0)
 		goto fail;
 	if (cs_report_set_str(o, "severity",
-			      cs_report_levels[cs_report_level_index(cs_report_str(c, "level"))]) != 0 ||
+			      cs_report_levels[cs_report_level_index(cs_report_str(c, "level"))]) !=
+		    0 ||
 	    cs_report_set_str(o, "method", method) != 0 || cs_report_set_str(o, "vector", vec) != 0)
 		goto fail;
 	/* The distribution's own word for it ("important", "unimportant"). */
@@ -314,9 +316,10 @@ static int references(json_t *v, const json_t *f)
 	json_array_foreach(aliases, i, a) {
 		if (!json_is_string(a) || json_string_value(a)[0] == '\0')
 			continue;
-		if ((r = cs_report_append(arr, json_pack("{s:s, s:{s:s, s:o}}", "id", json_string_value(a),
-							 "source", "name", "OSV", "url",
-							 cs_report_osv_url(json_string_value(a))))) != 0) {
+		if ((r = cs_report_append(
+			     arr, json_pack("{s:s, s:{s:s, s:o}}", "id", json_string_value(a),
+					    "source", "name", "OSV", "url",
+					    cs_report_osv_url(json_string_value(a))))) != 0) {
 			json_decref(arr);
 			return r;
 		}
@@ -390,8 +393,9 @@ static int analysis(json_t *v, const json_t *f)
 				   vex_justification(cs_report_str(vex, "justification")))) != 0)
 		goto out;
 	if (strcmp(state, "exploitable") == 0 && fix != NULL) {
-		const char *what = strcmp(fix, "fixed") == 0 ? "update"
-			: strcmp(fix, "will-not-fix") == 0 ? "will_not_fix" : NULL;
+		const char *what = strcmp(fix, "fixed") == 0	    ? "update" :
+				   strcmp(fix, "will-not-fix") == 0 ? "will_not_fix" :
+								      NULL;
 		if (what != NULL) {
 			if ((resp = json_pack("[s]", what)) == NULL) {
 				r = cs_err_set(CS_ENOMEM, "out of memory");
@@ -445,15 +449,18 @@ static int properties(json_t *v, const json_t *f)
 	if (props == NULL)
 		return cs_err_set(CS_ENOMEM, "out of memory");
 	if ((r = prop(props, "cellscan:severity:source", cs_report_str(sev, "source"))) != 0 ||
-	    (r = prop(props, "cellscan:fix:state", cs_report_str(json_object_get(f, "fix"), "state"))) != 0 ||
-	    (r = prop(props, "cellscan:installed_version", cs_report_str(f, "installed_version"))) != 0 ||
+	    (r = prop(props, "cellscan:fix:state",
+		      cs_report_str(json_object_get(f, "fix"), "state"))) != 0 ||
+	    (r = prop(props, "cellscan:installed_version",
+		      cs_report_str(f, "installed_version"))) != 0 ||
 	    (r = prop(props, "cellscan:ecosystem", cs_report_str(f, "ecosystem"))) != 0 ||
 	    (r = prop(props, "cellscan:decision:status", cs_report_str(d, "status"))) != 0 ||
 	    (r = prop(props, "cellscan:decision:by", cs_report_str(d, "by"))) != 0 ||
 	    (r = prop(props, "cellscan:rule:where", cs_report_str(rule, "where"))) != 0 ||
 	    (r = prop(props, "cellscan:rule:reason", cs_report_str(rule, "reason"))) != 0 ||
 	    (r = prop(props, "cellscan:vex:status", cs_report_str(vex, "status"))) != 0 ||
-	    (r = prop(props, "cellscan:vex:justification", cs_report_str(vex, "justification"))) != 0 ||
+	    (r = prop(props, "cellscan:vex:justification", cs_report_str(vex, "justification"))) !=
+		    0 ||
 	    (r = prop(props, "cellscan:vex:document", cs_report_str(vex, "document"))) != 0) {
 		json_decref(props);
 		return r;
@@ -512,10 +519,12 @@ int cs_report_cdx_vulnerabilities(json_t **out, const json_t *findings, const js
 			goto out;
 		}
 		if ((r = cs_report_set_str(v, "id", id)) != 0 ||
-		    (r = cs_report_set(v, "source",
-				       json_pack("{s:s, s:o}", "name", db != NULL ? db : "OSV", "url",
-						 cs_report_osv_url(src_id != NULL ? src_id : id)))) != 0 ||
-		    (r = references(v, f)) != 0 || (r = ratings(v, f)) != 0 || (r = cwes(v, f)) != 0 ||
+		    (r = cs_report_set(
+			     v, "source",
+			     json_pack("{s:s, s:o}", "name", db != NULL ? db : "OSV", "url",
+				       cs_report_osv_url(src_id != NULL ? src_id : id)))) != 0 ||
+		    (r = references(v, f)) != 0 || (r = ratings(v, f)) != 0 ||
+		    (r = cwes(v, f)) != 0 ||
 		    (r = cs_report_set_str(v, "description", cs_report_str(f, "summary"))) != 0 ||
 		    (r = cs_report_set_str(v, "detail", cs_report_str(f, "details"))) != 0 ||
 		    (r = recommendation(v, f)) != 0 || (r = advisories(v, f)) != 0)

@@ -71,7 +71,8 @@ static int licenses(json_t *comp, const char *lic)
 			r = cs_err_set(CS_ENOMEM, "out of memory");
 			goto out;
 		}
-		if ((r = cs_report_set_str(l, cs_report_license_id_ok(lic) ? "id" : "name", lic)) != 0 ||
+		if ((r = cs_report_set_str(l, cs_report_license_id_ok(lic) ? "id" : "name", lic)) !=
+			    0 ||
 		    (r = cs_report_set_str(l, "acknowledgement", "declared")) != 0)
 			goto out;
 		r = cs_report_set(item, "license", l);
@@ -151,7 +152,8 @@ static int package_component(json_t **out, const json_t *pkg, const char *ref, c
 	    (r = prop_int(props, "cellscan:layer:index", json_object_get(pkg, "layer"))) != 0 ||
 	    (r = prop(props, "cellscan:layer:diff_id", cs_report_str(pkg, "layer_diff_id"))) != 0 ||
 	    (r = prop(props, "cellscan:source:name", cs_report_str(pkg, "source_name"))) != 0 ||
-	    (r = prop(props, "cellscan:source:version", cs_report_str(pkg, "source_version"))) != 0 ||
+	    (r = prop(props, "cellscan:source:version", cs_report_str(pkg, "source_version"))) !=
+		    0 ||
 	    (r = prop(props, "cellscan:dpkg:multi_arch", cs_report_str(pkg, "multi_arch"))) != 0 ||
 	    (r = prop(props, "cellscan:apk:origin", cs_report_str(pkg, "origin"))) != 0 ||
 	    (r = prop_int(props, "cellscan:rpm:epoch", json_object_get(pkg, "epoch"))) != 0 ||
@@ -207,7 +209,8 @@ static int image_component(json_t **out, const json_t *inv, const char *ref, con
 		goto out;
 	/* In layer order, so the n-th is layer n. */
 	json_array_foreach(layers, i, l) {
-		if ((r = prop(props, "cellscan:image:layer_diff_id", cs_report_str(l, "diff_id"))) != 0)
+		if ((r = prop(props, "cellscan:image:layer_diff_id",
+			      cs_report_str(l, "diff_id"))) != 0)
 			goto out;
 	}
 	if (json_is_array(json_object_get(inv, "warnings"))) {
@@ -308,8 +311,8 @@ static int check_inventory(const json_t *inv)
 	return 0;
 }
 
-int cs_report_cyclonedx(char **out, size_t *len, const json_t *inventory,
-			const json_t *findings, const struct cs_report_opts *opts)
+int cs_report_cyclonedx(char **out, size_t *len, const json_t *inventory, const json_t *findings,
+			const struct cs_report_opts *opts)
 {
 	const json_t *packages, *os, *pkg;
 	json_t *doc = NULL, *meta = NULL, *tools = NULL, *tool = NULL, *tcomps = NULL;
@@ -349,7 +352,8 @@ int cs_report_cyclonedx(char **out, size_t *len, const json_t *inventory,
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = cs_report_set_str(doc, "$schema", "http://cyclonedx.org/schema/bom-1.6.schema.json")) != 0 ||
+	if ((r = cs_report_set_str(doc, "$schema",
+				   "http://cyclonedx.org/schema/bom-1.6.schema.json")) != 0 ||
 	    (r = cs_report_set_str(doc, "bomFormat", "CycloneDX")) != 0 ||
 	    (r = cs_report_set_str(doc, "specVersion", "1.6")) != 0 ||
 	    (r = cs_report_set_str(doc, "serialNumber", sn)) != 0 ||

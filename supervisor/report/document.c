@@ -112,8 +112,7 @@ static int sorted_findings(json_t **out, const json_t *findings)
 	int r;
 
 	*out = NULL;
-	if ((arr = json_array()) == NULL ||
-	    (n > 0 && (k = calloc(n, sizeof(*k))) == NULL)) {
+	if ((arr = json_array()) == NULL || (n > 0 && (k = calloc(n, sizeof(*k))) == NULL)) {
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -176,8 +175,7 @@ static json_t *count_findings(const json_t *findings)
 	return o;
 }
 
-static int build_summary(json_t **out, const json_t *inv, const json_t *cls,
-			 const json_t *findings)
+static int build_summary(json_t **out, const json_t *inv, const json_t *cls, const json_t *findings)
 {
 	json_t *s = NULL, *counts = NULL;
 	const json_t *f;
@@ -204,7 +202,8 @@ static int build_summary(json_t **out, const json_t *inv, const json_t *cls,
 	    (r = cs_report_set(s, "findings",
 			       json_integer((json_int_t)json_array_size(findings)))) != 0 ||
 	    (r = cs_report_set(s, "reported",
-			       json_integer((json_int_t)(json_array_size(findings) - ignored)))) != 0 ||
+			       json_integer((json_int_t)(json_array_size(findings) - ignored)))) !=
+		    0 ||
 	    (r = cs_report_set(s, "ignored", json_integer((json_int_t)ignored))) != 0)
 		goto out;
 	r = cs_report_set(s, "counts", counts);
@@ -235,7 +234,8 @@ static int build_policy(json_t **out, const json_t *cls)
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (json_object_get(cls, keys[i]) == NULL)
 			continue;
-		if ((r = cs_report_set(p, keys[i], json_deep_copy(json_object_get(cls, keys[i])))) != 0) {
+		if ((r = cs_report_set(p, keys[i],
+				       json_deep_copy(json_object_get(cls, keys[i])))) != 0) {
 			json_decref(p);
 			return r;
 		}
@@ -295,14 +295,17 @@ int cs_report_build(json_t **out, const json_t *inventory, const json_t *match,
 	}
 	if ((r = cs_report_set_str(doc, "schema", CS_REPORT_SCHEMA)) != 0 ||
 	    (r = cs_report_set(doc, "generated", have_t ? json_string(iso) : json_null())) != 0 ||
-	    (r = cs_report_set(doc, "tool", json_pack("{s:s, s:s}", "name", CS_REPORT_TOOL,
-						      "version", CELLSCAN_VERSION))) != 0 ||
-	    (r = cs_report_set(doc, "image", json_deep_copy(json_object_get(inventory, "image")))) != 0 ||
+	    (r = cs_report_set(doc, "tool",
+			       json_pack("{s:s, s:s}", "name", CS_REPORT_TOOL, "version",
+					 CELLSCAN_VERSION))) != 0 ||
+	    (r = cs_report_set(doc, "image",
+			       json_deep_copy(json_object_get(inventory, "image")))) != 0 ||
 	    (r = cs_report_set(doc, "os", member_or_null(inventory, "os"))) != 0 ||
 	    (r = cs_report_set(doc, "ecosystem", member_or_null(match, "ecosystem"))) != 0 ||
 	    (r = cs_report_set(doc, "os_supported", json_boolean(supported))) != 0 ||
 	    (r = cs_report_set(doc, "unsupported_reason",
-			       supported ? json_null() : member_or_null(match, "unsupported_reason"))) != 0)
+			       supported ? json_null() :
+					   member_or_null(match, "unsupported_reason"))) != 0)
 		goto out;
 	if ((r = build_db(&v, match)) != 0)
 		goto out;
@@ -313,7 +316,8 @@ int cs_report_build(json_t **out, const json_t *inventory, const json_t *match,
 	r = cs_report_set(doc, "summary", v);
 	v = NULL;
 	if (r != 0 ||
-	    (r = cs_report_set_str(doc, "verdict", cs_report_str(classification, "verdict"))) != 0 ||
+	    (r = cs_report_set_str(doc, "verdict", cs_report_str(classification, "verdict"))) !=
+		    0 ||
 	    (r = cs_report_set(doc, "reason", member_or_null(classification, "reason"))) != 0 ||
 	    (r = build_policy(&v, classification)) != 0)
 		goto out;

@@ -63,8 +63,8 @@ int cs_report_purl(char **out, const json_t *pkg, const json_t *os);
  * opts may be NULL (= CS_REPORT_TIME_AUTO). CS_EINVAL when findings is
  * neither NULL nor an array.
  */
-int cs_report_cyclonedx(char **out, size_t *len, const json_t *inventory,
-			const json_t *findings, const struct cs_report_opts *opts);
+int cs_report_cyclonedx(char **out, size_t *len, const json_t *inventory, const json_t *findings,
+			const struct cs_report_opts *opts);
 
 /* cs_report_cyclonedx(out, len, inventory, NULL, NULL). */
 int cs_report_sbom_cyclonedx(char **out, size_t *len, const json_t *inventory);
@@ -113,9 +113,9 @@ int cs_report_build(json_t **out, const json_t *inventory, const json_t *match,
 int cs_report_json(char **out, size_t *len, const json_t *report);
 
 struct cs_report_table_opts {
-	int color;         /* 1: ANSI colours (only on a terminal); 0: none */
-	int width;         /* terminal columns; <= 0 means 80; below 60 is 60 */
-	int show_ignored;  /* 1: list ignored findings too (else only counted) */
+	int color;	  /* 1: ANSI colours (only on a terminal); 0: none */
+	int width;	  /* terminal columns; <= 0 means 80; below 60 is 60 */
+	int show_ignored; /* 1: list ignored findings too (else only counted) */
 };
 
 /*
@@ -146,9 +146,8 @@ int cs_report_sarif(char **out, size_t *len, const json_t *report);
  * serial number and the SPDX document namespace (see docs/formats.md).
  */
 #define CS_REPORT_UUID_LEN 37
-extern const uint8_t cs_report_uuid_ns_url[16];  /* 6ba7b811-9dad-11d1-80b4-00c04fd430c8 */
-int cs_report_uuid5(char out[CS_REPORT_UUID_LEN], const uint8_t ns[16],
-		    const void *name, size_t n);
+extern const uint8_t cs_report_uuid_ns_url[16]; /* 6ba7b811-9dad-11d1-80b4-00c04fd430c8 */
+int cs_report_uuid5(char out[CS_REPORT_UUID_LEN], const uint8_t ns[16], const void *name, size_t n);
 
 /*
  * Whether s is an SPDX license expression cellscan can vouch for: built from

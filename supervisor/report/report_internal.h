@@ -34,8 +34,7 @@ const char *cs_report_str(const json_t *o, const char *key);
  * given (AUTO without SOURCE_DATE_EPOCH); then, if need is set, the clock is
  * read and *have is 1. iso gets "YYYY-MM-DDThh:mm:ssZ".
  */
-int cs_report_time(const struct cs_report_opts *o, int need, int *have,
-		   long long *t, char iso[32]);
+int cs_report_time(const struct cs_report_opts *o, int need, int *have, long long *t, char iso[32]);
 
 /* The package URL of the image (pkg:oci/...), or NULL in *out when the
  * image has no manifest digest. Caller frees. */
@@ -47,8 +46,7 @@ int cs_report_image_purl(char **out, const json_t *image);
  * appended. *refs is a new JSON array of strings (caller json_decref's);
  * *purls likewise holds the plain purls.
  */
-int cs_report_package_refs(json_t **refs, json_t **purls, const json_t *packages,
-			   const json_t *os);
+int cs_report_package_refs(json_t **refs, json_t **purls, const json_t *packages, const json_t *os);
 
 /* Serialises doc (pretty, 2-space indent, newline at the end) under
  * CS_REPORT_MAX_DOC. */

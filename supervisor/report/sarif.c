@@ -64,25 +64,31 @@ static int make_rule(json_t **out, const json_t *f)
 
 	*out = NULL;
 	if ((rule = json_object()) == NULL || (props = json_object()) == NULL ||
-	    (tags = json_pack("[s, s, s]", "vulnerability", "security", cs_report_levels[level])) == NULL) {
+	    (tags = json_pack("[s, s, s]", "vulnerability", "security", cs_report_levels[level])) ==
+		    NULL) {
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((r = cs_report_set_str(rule, "id", id)) != 0 ||
-	    (r = cs_report_set(rule, "shortDescription", text_obj(summary != NULL ? summary : id))) != 0 ||
-	    (details != NULL && (r = cs_report_set(rule, "fullDescription", text_obj(details))) != 0) ||
+	    (r = cs_report_set(rule, "shortDescription",
+			       text_obj(summary != NULL ? summary : id))) != 0 ||
+	    (details != NULL &&
+	     (r = cs_report_set(rule, "fullDescription", text_obj(details))) != 0) ||
 	    (r = cs_report_set(rule, "helpUri", cs_report_osv_url(id))) != 0 ||
 	    (r = cs_report_set(rule, "defaultConfiguration",
 			       json_pack("{s:s}", "level", sarif_level[level]))) != 0)
 		goto out;
-	if ((ss = security_severity(f)) != NULL && (r = cs_report_set(props, "security-severity", ss)) != 0)
+	if ((ss = security_severity(f)) != NULL &&
+	    (r = cs_report_set(props, "security-severity", ss)) != 0)
 		goto out;
 	r = cs_report_set(props, "tags", tags);
 	tags = NULL;
 	if (r != 0 ||
 	    (r = cs_report_set_str(props, "cellscan/severity", cs_report_levels[level])) != 0 ||
-	    (r = cs_report_set_str(props, "cellscan/severity_source", cs_report_str(sev, "source"))) != 0 ||
-	    (r = cs_report_set_str(props, "cellscan/cvss_vector", cs_report_str(sev, "vector"))) != 0)
+	    (r = cs_report_set_str(props, "cellscan/severity_source",
+				   cs_report_str(sev, "source"))) != 0 ||
+	    (r = cs_report_set_str(props, "cellscan/cvss_vector", cs_report_str(sev, "vector"))) !=
+		    0)
 		goto out;
 	if (json_is_array(json_object_get(f, "aliases")) &&
 	    json_array_size(json_object_get(f, "aliases")) > 0 &&
@@ -120,7 +126,8 @@ static int message(json_t **out, const json_t *f)
 	if (inst == NULL)
 		inst = cs_report_str(pkg, "version");
 	cs_buf_init(&b, 256 * 1024);
-	if ((r = cs_buf_printf(&b, "%s %s is affected by %s", name != NULL ? name : "(unnamed package)",
+	if ((r = cs_buf_printf(&b, "%s %s is affected by %s",
+			       name != NULL ? name : "(unnamed package)",
 			       inst != NULL ? inst : "(unknown version)", id)) != 0)
 		goto out;
 	if (state != NULL && strcmp(state, "fixed") == 0 && ver != NULL)
@@ -164,7 +171,8 @@ static int fingerprint(json_t **out, const json_t *image, const json_t *f)
 	cs_buf_init(&b, 1 << 20);
 	/* NUL-separated, so no two tuples share an encoding. */
 	for (i = 0; i < 4; i++)
-		if ((r = cs_buf_add(&b, parts[i] != NULL ? parts[i] : "", parts[i] != NULL ? strlen(parts[i]) + 1 : 1)) != 0)
+		if ((r = cs_buf_add(&b, parts[i] != NULL ? parts[i] : "",
+				    parts[i] != NULL ? strlen(parts[i]) + 1 : 1)) != 0)
 			goto out;
 	if ((r = cs_report_sha256_hex(hex, b.data, b.len)) != 0)
 		goto out;
@@ -210,15 +218,18 @@ static int location(json_t **out, const json_t *image, const json_t *f)
 			goto out;
 	}
 	if ((r = cs_report_set_str(props, "image", cs_report_str(image, "ref"))) != 0 ||
-	    (r = cs_report_set_str(props, "manifest_digest", cs_report_str(image, "manifest_digest"))) != 0 ||
+	    (r = cs_report_set_str(props, "manifest_digest",
+				   cs_report_str(image, "manifest_digest"))) != 0 ||
 	    (json_is_integer(json_object_get(pkg, "layer")) &&
 	     (r = cs_report_set(props, "layer", json_copy(json_object_get(pkg, "layer")))) != 0) ||
-	    (r = cs_report_set_str(props, "layer_diff_id", cs_report_str(pkg, "layer_diff_id"))) != 0 ||
+	    (r = cs_report_set_str(props, "layer_diff_id", cs_report_str(pkg, "layer_diff_id"))) !=
+		    0 ||
 	    (r = cs_report_set_str(props, "package_kind", cs_report_str(pkg, "kind"))) != 0 ||
 	    (r = cs_report_set_str(props, "purl", cs_report_str(pkg, "purl"))) != 0)
 		goto out;
 	cs_buf_reset(&b);
-	if ((r = cs_buf_printf(&b, "%s@%s", name != NULL ? name : "", ver != NULL ? ver : "")) != 0 ||
+	if ((r = cs_buf_printf(&b, "%s@%s", name != NULL ? name : "", ver != NULL ? ver : "")) !=
+		    0 ||
 	    (r = cs_buf_cstr(&b)) != 0 ||
 	    (r = cs_report_set_str(ll, "name", name != NULL ? name : "(unnamed package)")) != 0 ||
 	    (r = cs_report_set_str(ll, "fullyQualifiedName", (const char *)b.data)) != 0 ||
@@ -256,14 +267,18 @@ static int suppression(json_t **out, const json_t *f)
 	*out = NULL;
 	cs_buf_init(&b, 256 * 1024);
 	if (by != NULL && strcmp(by, "vex") == 0)
-		r = cs_buf_printf(&b, "VEX %s: %s%s%s", cs_report_str(vex, "status") ? cs_report_str(vex, "status") : "",
-				  cs_report_str(vex, "justification") ? cs_report_str(vex, "justification") : "",
-				  cs_report_str(vex, "document") ? " in " : "",
-				  cs_report_str(vex, "document") ? cs_report_str(vex, "document") : "");
+		r = cs_buf_printf(
+			&b, "VEX %s: %s%s%s",
+			cs_report_str(vex, "status") ? cs_report_str(vex, "status") : "",
+			cs_report_str(vex, "justification") ? cs_report_str(vex, "justification") :
+							      "",
+			cs_report_str(vex, "document") ? " in " : "",
+			cs_report_str(vex, "document") ? cs_report_str(vex, "document") : "");
 	else if (by != NULL && strcmp(by, "rule") == 0)
 		r = cs_buf_printf(&b, "policy rule %s: %s",
 				  cs_report_str(rule, "where") ? cs_report_str(rule, "where") : "",
-				  cs_report_str(rule, "reason") ? cs_report_str(rule, "reason") : "");
+				  cs_report_str(rule, "reason") ? cs_report_str(rule, "reason") :
+								  "");
 	else if (by != NULL && strcmp(by, "ignore-unfixed") == 0)
 		r = cs_buf_addstr(&b, "ignore-unfixed: no fixed version");
 	else
@@ -317,7 +332,8 @@ static int make_result(json_t **out, const json_t *image, const json_t *f, size_
 			goto out;
 	}
 	if ((r = cs_report_set_str(props, "severity", cs_report_levels[level])) != 0 ||
-	    (r = cs_report_set_str(props, "installed_version", cs_report_str(f, "installed_version"))) != 0 ||
+	    (r = cs_report_set_str(props, "installed_version",
+				   cs_report_str(f, "installed_version"))) != 0 ||
 	    (r = cs_report_set_str(props, "fix_state", cs_report_str(fix, "state"))) != 0 ||
 	    (r = cs_report_set_str(props, "fixed_version", cs_report_str(fix, "version"))) != 0 ||
 	    (r = cs_report_set_str(props, "decision",
@@ -355,16 +371,21 @@ static int invocation(json_t **out, const json_t *rep)
 		goto out;
 	if (!json_is_true(json_object_get(rep, "os_supported"))) {
 		const char *why = cs_report_str(rep, "unsupported_reason");
-		if ((r = cs_buf_printf(&b, "unsupported OS%s%s: OS packages were not checked for "
-				       "vulnerabilities", why ? ": " : "", why ? why : "")) != 0 ||
+		if ((r = cs_buf_printf(&b,
+				       "unsupported OS%s%s: OS packages were not checked for "
+				       "vulnerabilities",
+				       why ? ": " : "", why ? why : "")) != 0 ||
 		    (r = cs_buf_cstr(&b)) != 0 ||
-		    (r = cs_report_append(notes, json_pack("{s:s, s:{s:s}}", "level", "warning", "message",
-							   "text", (const char *)b.data))) != 0)
+		    (r = cs_report_append(notes,
+					  json_pack("{s:s, s:{s:s}}", "level", "warning", "message",
+						    "text", (const char *)b.data))) != 0)
 			goto out;
 	}
-	if (error && (r = cs_report_append(notes, json_pack("{s:s, s:{s:s}}", "level", "error", "message",
-							    "text", cs_report_str(rep, "reason")
-							    ? cs_report_str(rep, "reason") : "scan failed"))) != 0)
+	if (error &&
+	    (r = cs_report_append(
+		     notes, json_pack("{s:s, s:{s:s}}", "level", "error", "message", "text",
+				      cs_report_str(rep, "reason") ? cs_report_str(rep, "reason") :
+								     "scan failed"))) != 0)
 		goto out;
 	if (json_array_size(notes) > 0) {
 		r = cs_report_set(inv, "toolExecutionNotifications", notes);
@@ -400,7 +421,8 @@ int cs_report_sarif(char **out, size_t *len, const json_t *report)
 	image = json_object_get(report, "image");
 	n = json_array_size(findings);
 	if ((rules = json_array()) == NULL || (index = json_object()) == NULL ||
-	    (results = json_array()) == NULL || (n > 0 && (best = calloc(n, sizeof(*best))) == NULL)) {
+	    (results = json_array()) == NULL ||
+	    (n > 0 && (best = calloc(n, sizeof(*best))) == NULL)) {
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -441,7 +463,8 @@ int cs_report_sarif(char **out, size_t *len, const json_t *report)
 		}
 	}
 	json_array_foreach(findings, i, f) {
-		size_t k = (size_t)json_integer_value(json_object_get(index, cs_report_str(f, "id")));
+		size_t k =
+			(size_t)json_integer_value(json_object_get(index, cs_report_str(f, "id")));
 		if ((r = make_result(&v, image, f, k)) != 0)
 			goto out;
 		r = cs_report_append(results, v);
@@ -453,8 +476,9 @@ int cs_report_sarif(char **out, size_t *len, const json_t *report)
 	    (r = cs_report_set(props, "image", json_deep_copy(image))) != 0 ||
 	    (r = cs_report_set_str(props, "verdict", cs_report_str(report, "verdict"))) != 0 ||
 	    (r = cs_report_set_str(props, "reason", cs_report_str(report, "reason"))) != 0 ||
-	    (r = cs_report_set(props, "os_supported",
-			       json_boolean(json_is_true(json_object_get(report, "os_supported"))))) != 0 ||
+	    (r = cs_report_set(
+		     props, "os_supported",
+		     json_boolean(json_is_true(json_object_get(report, "os_supported"))))) != 0 ||
 	    (r = cs_report_set_str(props, "db_digest",
 				   cs_report_str(json_object_get(report, "db"), "digest"))) != 0) {
 		if (props == NULL)
@@ -463,15 +487,16 @@ int cs_report_sarif(char **out, size_t *len, const json_t *report)
 	}
 	if ((r = invocation(&v, report)) != 0)
 		goto out;
-	run = json_pack("{s:{s:{s:s, s:s, s:o}}, s:[o], s:o, s:o}",
-			"tool", "driver", "name", CS_REPORT_TOOL, "version", CELLSCAN_VERSION, "rules", rules,
-			"invocations", v, "results", results, "properties", props);
+	run = json_pack("{s:{s:{s:s, s:s, s:o}}, s:[o], s:o, s:o}", "tool", "driver", "name",
+			CS_REPORT_TOOL, "version", CELLSCAN_VERSION, "rules", rules, "invocations",
+			v, "results", results, "properties", props);
 	rules = results = props = v = NULL;
 	if (run == NULL) {
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
-	doc = json_pack("{s:s, s:s, s:[o]}", "$schema", SARIF_SCHEMA, "version", "2.1.0", "runs", run);
+	doc = json_pack("{s:s, s:s, s:[o]}", "$schema", SARIF_SCHEMA, "version", "2.1.0", "runs",
+			run);
 	run = NULL;
 	if (doc == NULL) {
 		r = cs_err_set(CS_ENOMEM, "out of memory");

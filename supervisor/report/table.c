@@ -21,8 +21,7 @@
 #define DEFAULT_WIDTH 80
 #define MAX_WIDTH 4096
 #define ELLIPSIS "\xe2\x80\xa6" /* U+2026, one column */
-#define DASH "\xe2\x80\x94"     /* U+2014 */
-#define MIDDOT " \xc2\xb7 "     /* " · " */
+#define DASH "\xe2\x80\x94"	/* U+2014 */
 
 /* ANSI SGR sequences; written only with color=1, never counted as width. */
 static const char *const level_color[CS_REPORT_NLEVELS] = {
@@ -39,7 +38,7 @@ struct out {
 	struct cs_buf b;
 	int color;
 	size_t width;
-	int r;  /* first error; later writes are skipped */
+	int r; /* first error; later writes are skipped */
 };
 
 static void put(struct out *o, const void *p, size_t n)
@@ -324,7 +323,8 @@ static void make_row(struct row *rw, const json_t *f, int ignored)
 		rw->cell[COL_FIXED] = DASH;
 	rw->cell[COL_ID] = cs_report_str(f, "id");
 	if (json_is_integer(layer))
-		snprintf(rw->layer, sizeof(rw->layer), "%lld", (long long)json_integer_value(layer));
+		snprintf(rw->layer, sizeof(rw->layer), "%lld",
+			 (long long)json_integer_value(layer));
 	else
 		snprintf(rw->layer, sizeof(rw->layer), "-");
 	rw->cell[COL_LAYER] = rw->layer;
@@ -332,11 +332,12 @@ static void make_row(struct row *rw, const json_t *f, int ignored)
 	if (ignored) {
 		const json_t *d = json_object_get(f, "decision");
 		const char *by = cs_report_str(d, "by");
-		rw->cell[COL_TITLE] = by == NULL ? "ignored"
-			: strcmp(by, "vex") == 0 ? "ignored by VEX"
-			: strcmp(by, "rule") == 0 ? "ignored by a policy rule"
-			: strcmp(by, "ignore-unfixed") == 0 ? "ignored: no fix (ignore-unfixed)"
-			: "ignored";
+		rw->cell[COL_TITLE] = by == NULL	      ? "ignored" :
+				      strcmp(by, "vex") == 0  ? "ignored by VEX" :
+				      strcmp(by, "rule") == 0 ? "ignored by a policy rule" :
+				      strcmp(by, "ignore-unfixed") == 0 ?
+								"ignored: no fix (ignore-unfixed)" :
+								"ignored";
 	}
 }
 
@@ -401,16 +402,16 @@ static void fit_columns(size_t w[NCOLS], const json_t *findings, int show_ignore
 
 static void cells(struct out *o, const char *const cell[NCOLS], const size_t w[NCOLS])
 {
+	/* The title is last: no padding after it, and none after the layer
+	 * when there is no title (no trailing blanks). */
+	size_t last = cell[COL_TITLE] == NULL || cell[COL_TITLE][0] == '\0' ? COL_LAYER : COL_TITLE;
 	size_t c, used;
 
-	for (c = 0; c < NCOLS; c++) {
-		/* The title is last: no padding, nothing after an empty one. */
-		if (c == COL_TITLE && (cell[c] == NULL || cell[c][0] == '\0'))
-			break;
+	for (c = 0; c <= last; c++) {
 		if (c > 0)
 			spaces(o, GAP);
 		used = esc(o, cell[c] != NULL ? cell[c] : "", w[c]);
-		if (c != COL_TITLE && used < w[c])
+		if (c != last && used < w[c])
 			spaces(o, w[c] - used);
 	}
 	puts_(o, "\n");
@@ -494,13 +495,14 @@ static void summary(struct out *o, const json_t *rep)
 	size_t used, i, vlen;
 	int l;
 
-
 	if (ref == NULL)
 		ref = cs_report_str(image, "name");
 	if (verdict == NULL)
 		verdict = "error";
-	snprintf(vtext, sizeof(vtext), "%s", strcmp(verdict, "healthy") == 0 ? "HEALTHY"
-				  : strcmp(verdict, "unhealthy") == 0 ? "UNHEALTHY" : "ERROR");
+	snprintf(vtext, sizeof(vtext), "%s",
+		 strcmp(verdict, "healthy") == 0   ? "HEALTHY" :
+		 strcmp(verdict, "unhealthy") == 0 ? "UNHEALTHY" :
+						     "ERROR");
 	if (strcmp(verdict, "healthy") == 0)
 		vcolor = C_GREEN;
 	else if (strcmp(verdict, "unhealthy") == 0)
@@ -508,20 +510,20 @@ static void summary(struct out *o, const json_t *rep)
 	vlen = strlen(vtext);
 
 	/* <image>: VERDICT, the image cut to leave room for the verdict. */
-	used = esc(o, ref != NULL ? ref : "(unnamed image)", o->width - vlen - 2);
+	esc(o, ref != NULL ? ref : "(unnamed image)", o->width - vlen - 2);
 	puts_(o, ": ");
 	color_on(o, vcolor);
 	puts_(o, vtext);
 	color_off(o);
 	puts_(o, "\n");
-	(void)used;
 
 	/* Counts by severity, the ignored ones, the database. */
 	spaces(o, 2);
 	used = 2;
 	for (l = 0; l < CS_REPORT_NLEVELS; l++) {
 		json_int_t n = count_of(counts, cs_report_levels[l]);
-		int len = snprintf(line, sizeof(line), "%lld %s", (long long)n, cs_report_levels[l]);
+		int len =
+			snprintf(line, sizeof(line), "%lld %s", (long long)n, cs_report_levels[l]);
 		if (used + (l ? 2 : 0) + (size_t)len > o->width) {
 			puts_(o, "\n");
 			spaces(o, 2);
@@ -575,8 +577,9 @@ static void summary(struct out *o, const json_t *rep)
 		struct cs_buf b;
 
 		cs_buf_init(&b, 64 * 1024);
-		if (cs_buf_addstr(&b, pretty != NULL ? pretty
-				  : cs_report_str(os, "id") != NULL ? cs_report_str(os, "id") : "unknown OS") == 0 &&
+		if (cs_buf_addstr(&b, pretty != NULL		      ? pretty :
+				      cs_report_str(os, "id") != NULL ? cs_report_str(os, "id") :
+									"unknown OS") == 0 &&
 		    (eco == NULL || cs_buf_printf(&b, " (%s)", eco) == 0) && cs_buf_cstr(&b) == 0) {
 			puts_(o, "  os: ");
 			wrap(o, (const char *)b.data, 6, 6);
@@ -591,29 +594,21 @@ static void summary(struct out *o, const json_t *rep)
 static void unsupported(struct out *o, const json_t *rep)
 {
 	const char *why = cs_report_str(rep, "unsupported_reason");
-	struct cs_buf b;
 
 	if (json_is_true(json_object_get(rep, "os_supported")))
 		return;
-	cs_buf_init(&b, 64 * 1024);
-	if (cs_buf_addstr(&b, "unsupported OS: its OS packages were NOT checked for "
-			  "vulnerabilities, so no findings does not mean clean.") != 0 ||
-	    cs_buf_cstr(&b) != 0) {
-		if (o->r == 0)
-			o->r = cs_err_set(CS_ENOMEM, "out of memory");
-		cs_buf_free(&b);
-		return;
-	}
 	color_on(o, C_YELLOW);
 	puts_(o, "WARNING:");
 	color_off(o);
 	puts_(o, " ");
-	wrap(o, (const char *)b.data, 9, 2);
+	wrap(o,
+	     "unsupported OS: its OS packages were NOT checked for vulnerabilities, so no "
+	     "findings does not mean clean.",
+	     9, 2);
 	if (why != NULL) {
 		puts_(o, "  reason: ");
 		wrap(o, why, 10, 4);
 	}
-	cs_buf_free(&b);
 }
 
 int cs_report_table(char **out, size_t *len, const json_t *report,
@@ -654,9 +649,9 @@ int cs_report_table(char **out, size_t *len, const json_t *report,
 	fit_columns(w, findings, show_ignored, o.width);
 	if (nreported == 0) {
 		puts_(&o, "\n");
-		puts_(&o, json_is_true(json_object_get(report, "os_supported"))
-			  ? "No vulnerabilities found.\n"
-			  : "No vulnerabilities found in what could be checked.\n");
+		puts_(&o, json_is_true(json_object_get(report, "os_supported")) ?
+				  "No vulnerabilities found.\n" :
+				  "No vulnerabilities found in what could be checked.\n");
 	}
 	for (l = 0; l < CS_REPORT_NLEVELS; l++)
 		if (per[l] > 0)
@@ -666,12 +661,26 @@ int cs_report_table(char **out, size_t *len, const json_t *report,
 			group(&o, findings, w, 0, 1, nignored);
 		} else {
 			char line[160];
-			snprintf(line, sizeof(line),
-				 "%zu ignored finding%s not listed (policy rules, VEX statements or "
-				 "ignore-unfixed; see the JSON report).", nignored, nignored == 1 ? "" : "s");
+			snprintf(
+				line, sizeof(line),
+				"%zu ignored finding%s not listed (policy rules, VEX statements or "
+				"ignore-unfixed; see the JSON report).",
+				nignored, nignored == 1 ? "" : "s");
 			puts_(&o, "\n");
 			wrap(&o, line, 0, 0);
 		}
+	}
+	if (json_array_size(json_object_get(report, "warnings")) > 0 ||
+	    json_array_size(json_object_get(report, "notes")) > 0) {
+		char line[160];
+		snprintf(line, sizeof(line),
+			 "%zu analysis warning%s, %zu matching note%s (see the JSON report).",
+			 json_array_size(json_object_get(report, "warnings")),
+			 json_array_size(json_object_get(report, "warnings")) == 1 ? "" : "s",
+			 json_array_size(json_object_get(report, "notes")),
+			 json_array_size(json_object_get(report, "notes")) == 1 ? "" : "s");
+		puts_(&o, "\n");
+		wrap(&o, line, 0, 0);
 	}
 	if (json_array_size(recs) > 0) {
 		puts_(&o, "\n");
@@ -686,17 +695,6 @@ int cs_report_table(char **out, size_t *len, const json_t *report,
 			puts_(&o, "  - ");
 			wrap(&o, text, 4, 4);
 		}
-	}
-	if (json_array_size(json_object_get(report, "warnings")) > 0 ||
-	    json_array_size(json_object_get(report, "notes")) > 0) {
-		char line[160];
-		snprintf(line, sizeof(line), "%zu analysis warning%s, %zu matching note%s (see the JSON report).",
-			 json_array_size(json_object_get(report, "warnings")),
-			 json_array_size(json_object_get(report, "warnings")) == 1 ? "" : "s",
-			 json_array_size(json_object_get(report, "notes")),
-			 json_array_size(json_object_get(report, "notes")) == 1 ? "" : "s");
-		puts_(&o, "\n");
-		wrap(&o, line, 0, 0);
 	}
 	if ((r = o.r) == 0 && (r = cs_buf_cstr(&o.b)) == 0)
 		*out = (char *)cs_buf_steal(&o.b, len);

@@ -20,8 +20,7 @@ const uint8_t cs_report_uuid_ns_url[16] = {
 	0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
 };
 
-int cs_report_uuid5(char out[CS_REPORT_UUID_LEN], const uint8_t ns[16],
-		    const void *name, size_t n)
+int cs_report_uuid5(char out[CS_REPORT_UUID_LEN], const uint8_t ns[16], const void *name, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -33,10 +32,9 @@ int cs_report_uuid5(char out[CS_REPORT_UUID_LEN], const uint8_t ns[16],
 	out[0] = '\0';
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return cs_err_set(CS_ENOMEM, "out of memory");
-	ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-	     EVP_DigestUpdate(ctx, ns, 16) == 1 &&
-	     EVP_DigestUpdate(ctx, name, n) == 1 &&
-	     EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen >= 16;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 && EVP_DigestUpdate(ctx, ns, 16) == 1 &&
+	     EVP_DigestUpdate(ctx, name, n) == 1 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 &&
+	     mdlen >= 16;
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		return cs_err_set(CS_EINTERNAL, "SHA-1 failed");
@@ -78,7 +76,8 @@ static int source_date_epoch(int *have, long long *t)
 		return 0;
 	for (i = 0; s[i] != '\0'; i++)
 		if (s[i] < '0' || s[i] > '9')
-			return cs_err_set(CS_EINVAL, "SOURCE_DATE_EPOCH is not a number of seconds");
+			return cs_err_set(CS_EINVAL,
+					  "SOURCE_DATE_EPOCH is not a number of seconds");
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	/* 253402300799 is 9999-12-31T23:59:59Z, the last time ISO 8601's
@@ -90,8 +89,7 @@ static int source_date_epoch(int *have, long long *t)
 	return 0;
 }
 
-int cs_report_time(const struct cs_report_opts *o, int need, int *have,
-		   long long *t, char iso[32])
+int cs_report_time(const struct cs_report_opts *o, int need, int *have, long long *t, char iso[32])
 {
 	struct tm tm;
 	time_t tt;

@@ -79,18 +79,20 @@ int cs_store_severity_mask(const char *list, unsigned *mask)
 	return 0;
 }
 
-/* The policy's level of a finding: the first string found among
- * severity_level, severity, rating.severity, classification.severity. */
+/* The policy's level of a finding: severity.level as cellscan-report/1
+ * writes it, else the first string among severity_level, severity,
+ * rating.severity, classification.severity. */
 static int finding_severity(const json_t *f)
 {
-	const json_t *cands[4] = {
+	const json_t *cands[5] = {
+		json_object_get(json_object_get(f, "severity"), "level"),
 		json_object_get(f, "severity_level"),
 		json_object_get(f, "severity"),
 		json_object_get(json_object_get(f, "rating"), "severity"),
 		json_object_get(json_object_get(f, "classification"), "severity"),
 	};
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		if (json_is_string(cands[i])) {
 			int lv = sev_word(json_string_value(cands[i]), json_string_length(cands[i]));
 			return lv < 0 ? CS_STORE_SEV_UNKNOWN : lv;
@@ -211,7 +213,10 @@ static int frow_from(struct frow *fr, const json_t *f)
 /* Whether the finding is one the policy set aside (not indexed). */
 static int finding_ignored(const json_t *f)
 {
-	return json_is_true(json_object_get(f, "ignored")) ||
+	const char *st = json_string_value(json_object_get(json_object_get(f, "decision"), "status"));
+
+	return (st != NULL && strcmp(st, "ignored") == 0) ||
+	       json_is_true(json_object_get(f, "ignored")) ||
 	       json_is_true(json_object_get(f, "suppressed"));
 }
 

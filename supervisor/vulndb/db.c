@@ -40,12 +40,6 @@ const char cs_vulndb_schema_sql[] =
 	"CREATE TABLE aliases(name TEXT NOT NULL, record_id INTEGER NOT NULL,"
 	" PRIMARY KEY(name, record_id)) WITHOUT ROWID;";
 
-struct cs_vulndb {
-	sqlite3 *h;
-	sqlite3_stmt *lookup_full, *lookup_base, *get, *same;
-	char *digest, *build_time;
-};
-
 int cs_vulndb_sql_err(sqlite3 *h, int rc, const char *what)
 {
 	return cs_err_set(CS_EDB, "%s: %s (%d)", what, h != NULL ? sqlite3_errmsg(h) :
@@ -178,6 +172,12 @@ int cs_vulndb_open(struct cs_vulndb **out, const char *path, int readonly)
 		goto out;
 	}
 	sqlite3_exec(db->h, "PRAGMA trusted_schema=OFF", NULL, NULL, NULL);
+	/* A published file is never written again (vulndb.h), so a read-only
+	 * handle may map it: record texts are then read in place instead of
+	 * being copied through SQLite's page cache. SQLite caps the size at
+	 * its compile-time maximum and ignores it where mmap is unavailable. */
+	if (readonly)
+		sqlite3_exec(db->h, "PRAGMA mmap_size=4294967296", NULL, NULL, NULL);
 	if ((r = cs_vulndb_sql_schema(db->h, &version)) != 0) {
 		r = cs_err_prefix(r, "%s", path);
 		goto out;
@@ -190,13 +190,17 @@ int cs_vulndb_open(struct cs_vulndb **out, const char *path, int readonly)
 			       "; rebuild it with `cellscan db update` or `cellscan db import`");
 		goto out;
 	}
-	if ((r = prep(db, &db->lookup_full,
-		      "SELECT json FROM records WHERE rowid IN (SELECT record_id FROM affected"
-		      " WHERE ecosystem_base = ?3 AND package_name = ?2 AND ecosystem_full = ?1)"
-		      " ORDER BY id")) != 0 ||
-	    (r = prep(db, &db->lookup_base,
-		      "SELECT json FROM records WHERE rowid IN (SELECT record_id FROM affected"
-		      " WHERE ecosystem_base = ?1 AND package_name = ?2) ORDER BY id")) != 0 ||
+	/* Look-ups read the covering primary key of affected for the record
+	 * ids, then each record by rowid; the id order is restored in C. (An
+	 * ORDER BY id over the joined rows made SQLite copy every record's text
+	 * through its sorter.) */
+	if ((r = prep(db, &db->ids_full,
+		      "SELECT record_id FROM affected WHERE ecosystem_base = ?3 AND"
+		      " package_name = ?2 AND ecosystem_full = ?1 ORDER BY record_id")) != 0 ||
+	    (r = prep(db, &db->ids_base,
+		      "SELECT DISTINCT record_id FROM affected WHERE ecosystem_base = ?1 AND"
+		      " package_name = ?2 ORDER BY record_id")) != 0 ||
+	    (r = prep(db, &db->by_rowid, "SELECT id, json FROM records WHERE rowid = ?1")) != 0 ||
 	    (r = prep(db, &db->get, "SELECT json FROM records WHERE id = ?1")) != 0 ||
 	    (r = prep(db, &db->same,
 		      "SELECT id FROM records WHERE rowid IN (SELECT record_id FROM aliases"
@@ -217,8 +221,9 @@ void cs_vulndb_close(struct cs_vulndb *db)
 {
 	if (db == NULL)
 		return;
-	sqlite3_finalize(db->lookup_full);
-	sqlite3_finalize(db->lookup_base);
+	sqlite3_finalize(db->ids_full);
+	sqlite3_finalize(db->ids_base);
+	sqlite3_finalize(db->by_rowid);
 	sqlite3_finalize(db->get);
 	sqlite3_finalize(db->same);
 	sqlite3_close(db->h);
@@ -250,16 +255,14 @@ static int row_json(sqlite3 *h, sqlite3_stmt *st, json_t **out)
 	return 0;
 }
 
-int cs_vulndb_lookup(struct cs_vulndb *db, const char *ecosystem, const char *package,
-		     int (*cb)(void *ctx, json_t *record), void *ctx)
+int cs_vulndb_lookup_ids(struct cs_vulndb *db, const char *ecosystem, const char *package,
+			 sqlite3_int64 **ids, size_t *n, size_t *cap)
 {
 	char key[CS_VULNDB_MAX_NAME + 1], base[CS_VULNDB_MAX_NAME + 1];
 	sqlite3_stmt *st;
-	json_t *rec = NULL;
-	int r, rc;
+	int r = 0, rc;
 
-	if (db == NULL || ecosystem == NULL || package == NULL || cb == NULL)
-		return cs_err_set(CS_EINVAL, "lookup: missing argument");
+	*n = 0;
 	/* Longer names than any stored one cannot match. */
 	if (cs_vulndb_ecosystem_base(base, sizeof(base), ecosystem) != 0 ||
 	    cs_vulndb_package_key(key, sizeof(key), ecosystem, package) != 0) {
@@ -267,26 +270,130 @@ int cs_vulndb_lookup(struct cs_vulndb *db, const char *ecosystem, const char *pa
 		return 0;
 	}
 	if (strchr(ecosystem, ':') != NULL) {
-		st = db->lookup_full;
+		st = db->ids_full;
 		sqlite3_bind_text(st, 1, ecosystem, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, base, -1, SQLITE_STATIC);
 	} else {
-		st = db->lookup_base;
+		st = db->ids_base;
 		sqlite3_bind_text(st, 1, base, -1, SQLITE_STATIC);
 	}
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = row_json(db->h, st, &rec)) != 0)
-			goto out;
-		r = cb(ctx, rec);
-		json_decref(rec);
-		if (r != 0)
-			goto out;
+		if (*n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 64;
+			sqlite3_int64 *p;
+
+			/* No more ids than records, and those are capped per source. */
+			if (*cap >= SIZE_MAX / 2 / sizeof(**ids) ||
+			    (p = realloc(*ids, nc * sizeof(**ids))) == NULL) {
+				r = cs_err_set(CS_ENOMEM, "out of memory");
+				goto out;
+			}
+			*ids = p;
+			*cap = nc;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
-	r = rc == SQLITE_DONE ? 0 : cs_vulndb_sql_err(db->h, rc, "lookup");
+	if (rc != SQLITE_DONE)
+		r = cs_vulndb_sql_err(db->h, rc, "lookup");
 out:
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int cs_vulndb_fetch(struct cs_vulndb *db, sqlite3_int64 rowid, json_t **out, size_t *text_len)
+{
+	sqlite3_stmt *st = db->by_rowid;
+	json_error_t jerr;
+	const char *col, *id;
+	int r, rc;
+
+	*out = NULL;
+	sqlite3_bind_int64(st, 1, rowid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = cs_err_set(CS_ENOTFOUND, "no record at rowid %lld", (long long)rowid);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = cs_vulndb_sql_err(db->h, rc, "reading a record");
+		goto out;
+	}
+	if (text_len != NULL)
+		*text_len = (size_t)sqlite3_column_bytes(st, 1);
+	*out = json_loadb(sqlite3_column_blob(st, 1) != NULL ? sqlite3_column_blob(st, 1) : "",
+			  (size_t)sqlite3_column_bytes(st, 1), 0, &jerr);
+	if (*out == NULL) {
+		r = cs_err_set(CS_EDB, "a stored record does not parse: %s", jerr.text);
+		goto out;
+	}
+	/* The id column and the record's id are written from the same value
+	 * (and look-ups order by the one they read): a file where they
+	 * disagree was not written by cellscan. */
+	col = (const char *)sqlite3_column_text(st, 0);
+	id = json_string_value(json_object_get(*out, "id"));
+	if (id == NULL || col == NULL || strcmp(id, col) != 0) {
+		json_decref(*out);
+		*out = NULL;
+		r = cs_err_set(CS_EDB, "record at rowid %lld: id column and record disagree",
+			       (long long)rowid);
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct cs_vulndb_hit *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	/* ids are unique; the rowid only keeps the order total */
+	return c != 0 ? c : (x->rowid > y->rowid) - (x->rowid < y->rowid);
+}
+
+void cs_vulndb_sort_hits(struct cs_vulndb_hit *hits, size_t n)
+{
+	if (n > 1)
+		qsort(hits, n, sizeof(*hits), hit_cmp);
+}
+
+int cs_vulndb_lookup(struct cs_vulndb *db, const char *ecosystem, const char *package,
+		     int (*cb)(void *ctx, json_t *record), void *ctx)
+{
+	sqlite3_int64 *ids = NULL;
+	struct cs_vulndb_hit *hits = NULL;
+	size_t n = 0, cap = 0, i, nh = 0;
+	int r;
+
+	if (db == NULL || ecosystem == NULL || package == NULL || cb == NULL)
+		return cs_err_set(CS_EINVAL, "lookup: missing argument");
+	if ((r = cs_vulndb_lookup_ids(db, ecosystem, package, &ids, &n, &cap)) != 0 || n == 0)
+		goto out;
+	hits = calloc(n, sizeof(*hits));
+	if (hits == NULL) {
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (nh = 0; nh < n; nh++) {
+		hits[nh].rowid = ids[nh];
+		if ((r = cs_vulndb_fetch(db, ids[nh], &hits[nh].rec, NULL)) != 0)
+			goto out;
+		hits[nh].id = json_string_value(json_object_get(hits[nh].rec, "id"));
+	}
+	cs_vulndb_sort_hits(hits, nh);
+	for (i = 0; i < nh; i++)
+		if ((r = cb(ctx, hits[i].rec)) != 0)
+			break;
+out:
+	for (i = 0; i < nh; i++)
+		json_decref(hits[i].rec);
+	free(hits);
+	free(ids);
 	return r;
 }
 

@@ -31,6 +31,37 @@ int cs_vulndb_time_cmp(const char *a, const char *b);
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void cs_vulndb_time_now(char out[32]);
 
+/* A read handle (vulndb.h). The statements are prepared once at open and
+ * reused by every call (SQLITE_PREPARE_PERSISTENT). */
+struct cs_vulndb {
+	sqlite3 *h;
+	sqlite3_stmt *ids_full, *ids_base, *by_rowid, *get, *same;
+	char *digest, *build_time;
+};
+
+/* One record a look-up found: its rowid, id (borrowed from rec) and parsed
+ * record (a reference the holder owns). */
+struct cs_vulndb_hit {
+	sqlite3_int64 rowid;
+	const char *id;
+	json_t *rec;
+};
+
+/*
+ * The record ids (rowids) with an affected row for (ecosystem, package), per
+ * the rules of cs_vulndb_lookup(), each once, in ascending rowid order, into
+ * *ids (grown with realloc, *cap its capacity; the caller frees it). *n is
+ * the count. A name longer than any stored one yields 0 ids.
+ */
+int cs_vulndb_lookup_ids(struct cs_vulndb *db, const char *ecosystem, const char *package,
+			 sqlite3_int64 **ids, size_t *n, size_t *cap);
+/* The record at rowid, parsed: *out a new reference; *text_len (when not
+ * NULL) the size of its stored text. CS_ENOTFOUND when there is none,
+ * CS_EDB when the stored text does not parse or names another id. */
+int cs_vulndb_fetch(struct cs_vulndb *db, sqlite3_int64 rowid, json_t **out, size_t *text_len);
+/* Sorts hits by record id (byte order, as SQLite's ORDER BY id). */
+void cs_vulndb_sort_hits(struct cs_vulndb_hit *hits, size_t n);
+
 /* Opens path read-write (creating it when create != 0) with our pragmas for
  * a private build file. */
 int cs_vulndb_sql_open_rw(sqlite3 **out, const char *path, int create);

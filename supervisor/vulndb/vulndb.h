@@ -65,10 +65,53 @@ void cs_vulndb_close(struct cs_vulndb *db);
  * Withdrawn records are returned too (the record says so; the matcher skips
  * them). record is borrowed: valid only during the callback (json_incref to
  * keep it). A non-zero return from cb stops the walk and is returned.
- * One indexed query per call.
+ * One range of the (ecosystem, package) index, then one rowid read and one
+ * parse per record; a scan uses a session (below) to parse each record once.
  */
 int cs_vulndb_lookup(struct cs_vulndb *db, const char *ecosystem, const char *package,
 		     int (*cb)(void *ctx, json_t *record), void *ctx);
+
+/*
+ * A look-up session: cs_vulndb_lookup() with a cache of parsed records, for
+ * the look-ups of one scan. A record several packages need (every binary of
+ * a Debian source package, a record naming several packages, one library in
+ * several places) is then read and parsed once. Bound to db and used by the
+ * thread that uses db; close it before db. max_bytes bounds the stored JSON
+ * text of the cached records (0: CS_VULNDB_SESSION_CACHE); the parsed form
+ * takes several times that on the heap. When one more record would pass the
+ * bound the cache is emptied first. *out is NULL on failure; free with
+ * cs_vulndb_session_close() (NULL is a no-op).
+ */
+struct cs_vulndb_session;
+
+#define CS_VULNDB_SESSION_CACHE (32u * 1024 * 1024)
+
+int cs_vulndb_session_open(struct cs_vulndb_session **out, struct cs_vulndb *db,
+			   size_t max_bytes);
+void cs_vulndb_session_close(struct cs_vulndb_session *s);
+
+/*
+ * Exactly cs_vulndb_lookup(): the same records in the same (id) order, the
+ * same errors. record is borrowed and shared with later look-ups of the
+ * session: valid during the callback, never to be modified (json_incref to
+ * keep it longer).
+ */
+int cs_vulndb_session_lookup(struct cs_vulndb_session *s, const char *ecosystem,
+			     const char *package, int (*cb)(void *ctx, json_t *record), void *ctx);
+
+/* What a session did, for benchmarks and tests. */
+struct cs_vulndb_session_stats {
+	uint64_t lookups;     /* cs_vulndb_session_lookup calls */
+	uint64_t records;     /* records handed to callbacks (or about to be) */
+	uint64_t parsed;      /* records read from the file and parsed */
+	uint64_t cache_hits;  /* records served from the cache */
+	uint64_t evictions;   /* times the cache was emptied to stay in bounds */
+	size_t cached;        /* records in the cache now */
+	size_t cached_bytes;  /* their stored text */
+};
+
+void cs_vulndb_session_stats(const struct cs_vulndb_session *s,
+			     struct cs_vulndb_session_stats *out);
 
 /* The record with this id, or CS_ENOTFOUND. *out is a new reference
  * (json_decref). */

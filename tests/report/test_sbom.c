@@ -40,13 +40,16 @@ static const char handmade[] =
 	"\"license\":\"MIT\",\"maintainer\":\"Timo Ter\\u00e4s <timo.teras@iki.fi>\","
 	"\"db\":\"lib/apk/db/installed\",\"layer\":0,\"layer_diff_id\":\"" DIFF0 "\"},"
 	"{\"kind\":\"apk\",\"name\":\"libcrypto3\",\"version\":\"3.3.2-r0\",\"arch\":\"x86_64\",\"origin\":\"openssl\","
-	"\"license\":\"Apache-2.0 AND MIT\",\"db\":\"lib/apk/db/installed\",\"layer\":0,\"layer_diff_id\":\"" DIFF0 "\"},"
+	"\"license\":\"Apache-2.0 AND MIT\",\"db\":\"lib/apk/db/installed\",\"layer\":0,\"layer_diff_id\":\"" DIFF0
+	"\"},"
 	"{\"kind\":\"apk\",\"name\":\"busybox\",\"version\":\"1.36.1-r29\",\"arch\":\"x86_64\",\"origin\":\"busybox\","
-	"\"license\":\"GPL2\",\"db\":\"lib/apk/db/installed\",\"layer\":1,\"layer_diff_id\":\"" DIFF1 "\"},"
+	"\"license\":\"GPL2\",\"db\":\"lib/apk/db/installed\",\"layer\":1,\"layer_diff_id\":\"" DIFF1
+	"\"},"
 	"{\"kind\":\"apk\",\"name\":\"hello\",\"version\":\"2.12-r0\",\"arch\":\"x86_64\","
 	"\"db\":\"lib/apk/db/installed\",\"layer\":1,\"layer_diff_id\":\"" DIFF1 "\"},"
 	"{\"kind\":\"apk\",\"name\":\"musl\",\"version\":\"1.2.5-r0\",\"arch\":\"x86_64\",\"origin\":\"musl\","
-	"\"license\":\"MIT\",\"db\":\"usr/lib/apk/db/installed\",\"layer\":1,\"layer_diff_id\":\"" DIFF1 "\"}],"
+	"\"license\":\"MIT\",\"db\":\"usr/lib/apk/db/installed\",\"layer\":1,\"layer_diff_id\":\"" DIFF1
+	"\"}],"
 	"\"layers\":[{\"index\":0,\"digest\":\"sha256:5555555555555555555555555555555555555555555555555555555555555555\","
 	"\"diff_id\":\"" DIFF0 "\",\"media_type\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
 	"\"size\":100,\"bytes\":1000,\"entries\":10},"
@@ -150,8 +153,11 @@ static void check_cyclonedx(const json_t *inv)
 	CHECK_STR(sget(doc, "metadata.component.version"), DIGEST);
 	CHECK_STR(sget(doc, "metadata.component.purl"), "pkg:oci/x@" DIGEST "?arch=amd64");
 	CHECK_STR(sget(doc, "metadata.component.bom-ref"), "pkg:oci/x@" DIGEST "?arch=amd64");
-	CHECK_STR(property(json_object_get(json_object_get(json_object_get(doc, "metadata"), "component"),
-					   "properties"), "cellscan:image:layer_diff_id"), DIFF0);
+	CHECK_STR(property(json_object_get(
+				   json_object_get(json_object_get(doc, "metadata"), "component"),
+				   "properties"),
+			   "cellscan:image:layer_diff_id"),
+		  DIFF0);
 
 	comps = json_object_get(doc, "components");
 	CHECK(json_array_size(comps) == 1 + NHAND);
@@ -172,12 +178,14 @@ static void check_cyclonedx(const json_t *inv)
 	CHECK_STR(sget(comps, "3.licenses.0.license.name"), "GPL2");
 	CHECK(json_object_get(json_array_get(comps, 4), "licenses") == NULL);
 	/* The second musl (another database) keeps its purl, gets its own ref. */
-	CHECK_STR(sget(comps, "5.bom-ref"), "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3#4");
+	CHECK_STR(sget(comps, "5.bom-ref"),
+		  "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3#4");
 	c = json_object_get(json_array_get(comps, 5), "properties");
 	CHECK_STR(property(c, "cellscan:package:db"), "usr/lib/apk/db/installed");
 	CHECK_STR(property(c, "cellscan:layer:diff_id"), DIFF1);
 	CHECK_STR(property(c, "cellscan:layer:index"), "1");
-	CHECK_STR(property(json_object_get(json_array_get(comps, 2), "properties"), "cellscan:apk:origin"),
+	CHECK_STR(property(json_object_get(json_array_get(comps, 2), "properties"),
+			   "cellscan:apk:origin"),
 		  "openssl");
 
 	deps = json_object_get(doc, "dependencies");
@@ -235,7 +243,8 @@ static void check_spdx(const json_t *inv)
 	CHECK(json_array_size(pkgs) == 2 + NHAND);
 	CHECK_STR(sget(pkgs, "0.primaryPackagePurpose"), "CONTAINER");
 	CHECK_STR(sget(pkgs, "0.versionInfo"), DIGEST);
-	CHECK_STR(sget(pkgs, "0.externalRefs.0.referenceLocator"), "pkg:oci/x@" DIGEST "?arch=amd64");
+	CHECK_STR(sget(pkgs, "0.externalRefs.0.referenceLocator"),
+		  "pkg:oci/x@" DIGEST "?arch=amd64");
 	CHECK_STR(sget(pkgs, "1.primaryPackagePurpose"), "OPERATING_SYSTEM");
 	CHECK_STR(sget(pkgs, "1.name"), "alpine");
 	CHECK_STR(sget(pkgs, "2.name"), "musl");
@@ -253,7 +262,8 @@ static void check_spdx(const json_t *inv)
 	/* Both musl records are there, under different SPDXIDs. */
 	CHECK(sget(pkgs, "2.SPDXID") != NULL && sget(pkgs, "6.SPDXID") != NULL &&
 	      strcmp(sget(pkgs, "2.SPDXID"), sget(pkgs, "6.SPDXID")) != 0);
-	CHECK(strncmp(sget(pkgs, "2.SPDXID") ? sget(pkgs, "2.SPDXID") : "", "SPDXRef-Package-apk-musl-", 25) == 0);
+	CHECK(strncmp(sget(pkgs, "2.SPDXID") ? sget(pkgs, "2.SPDXID") : "",
+		      "SPDXRef-Package-apk-musl-", 25) == 0);
 
 	rels = json_object_get(doc, "relationships");
 	CHECK(json_array_size(rels) == 2 + NHAND);
@@ -317,8 +327,10 @@ static json_t *synthetic_debian(size_t n)
 
 	for (i = 0; i < n; i++) {
 		json_t *p;
-		static const char *const odd[] = { "lib+plus", "name with space", "sl/ash", "at@sign",
-						   "q?mark", "h#sh", "pct%", "\xc3\xbcml\xc3\xa4ut", "UPPER" };
+		static const char *const odd[] = {
+			"lib+plus", "name with space",	    "sl/ash", "at@sign", "q?mark", "h#sh",
+			"pct%",	    "\xc3\xbcml\xc3\xa4ut", "UPPER"
+		};
 		if (i % 5 == 0)
 			snprintf(name, sizeof(name), "%s-%zu", odd[(i / 5) % 9], i);
 		else
@@ -333,10 +345,10 @@ static json_t *synthetic_debian(size_t n)
 		snprintf(sver, sizeof(sver), "%s", ver);
 		if (i % 4 == 2)
 			snprintf(sver, sizeof(sver), "%zu.1-2", i);
-		p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "kind", "dpkg", "name", name,
-			      "version", ver, "arch", i % 7 == 0 ? "all" : "arm64", "source_name",
-			      i % 2 ? src : name, "source_version", sver, "maintainer",
-			      "Debian Maintainers <debian@example.org>", "db",
+		p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "kind", "dpkg", "name",
+			      name, "version", ver, "arch", i % 7 == 0 ? "all" : "arm64",
+			      "source_name", i % 2 ? src : name, "source_version", sver,
+			      "maintainer", "Debian Maintainers <debian@example.org>", "db",
 			      i % 9 == 0 ? "var/lib/dpkg/status.d/x" : "var/lib/dpkg/status",
 			      "layer", (int)(i % 3), "layer_diff_id", DIFF0);
 		CHECK(p != NULL && json_array_append_new(pkgs, p) == 0);
@@ -354,9 +366,13 @@ static json_t *synthetic_rpm(size_t n)
 		"\"os\":{\"id\":\"rhel\",\"version_id\":\"9.4\",\"id_like\":\"fedora\",\"source\":\"etc/os-release\",\"layer\":0},"
 		"\"packages\":[],\"layers\":[],\"warnings\":[]}");
 	json_t *pkgs = json_object_get(inv, "packages");
-	static const char *const lic[] = { "MIT", "GPLv2+", "GPL-2.0-or-later WITH Classpath-exception-2.0",
-					   "(MIT OR Apache-2.0) AND BSD-3-Clause", "Public Domain",
-					   "LGPL-2.1+", "LicenseRef-Fedora-Public-Domain" };
+	static const char *const lic[] = { "MIT",
+					   "GPLv2+",
+					   "GPL-2.0-or-later WITH Classpath-exception-2.0",
+					   "(MIT OR Apache-2.0) AND BSD-3-Clause",
+					   "Public Domain",
+					   "LGPL-2.1+",
+					   "LicenseRef-Fedora-Public-Domain" };
 	char name[64], ver[64], srpm[96];
 	size_t i;
 
@@ -367,13 +383,14 @@ static json_t *synthetic_rpm(size_t n)
 		snprintf(srpm, sizeof(srpm), "%s-%s.src.rpm", name, ver);
 		p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "kind", "rpm", "name", name,
 			      "version", ver, "arch", "x86_64", "source_rpm", srpm, "license",
-			      lic[i % 7], "vendor", "Red Hat, Inc.", "db", "var/lib/rpm/rpmdb.sqlite",
-			      "layer", 0);
+			      lic[i % 7], "vendor", "Red Hat, Inc.", "db",
+			      "var/lib/rpm/rpmdb.sqlite", "layer", 0);
 		CHECK(p != NULL);
 		if (p != NULL && i % 3 == 0)
 			json_object_set_new(p, "epoch", json_integer((json_int_t)(i % 4)));
 		if (p != NULL && i % 4 == 0)
-			json_object_set_new(p, "modularity_label", json_string("perl:5.32:9040020240101:abcd1234"));
+			json_object_set_new(p, "modularity_label",
+					    json_string("perl:5.32:9040020240101:abcd1234"));
 		CHECK(p != NULL && json_array_append_new(pkgs, p) == 0);
 	}
 	return inv;
@@ -406,7 +423,7 @@ static int validate(const char *fmt, const char *path)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		char *argv[] = { (char *)py, script, (char *)"--schemas", schemas, (char *)fmt,
+		char *argv[] = { (char *)py,   script, (char *)"--schemas", schemas, (char *)fmt,
 				 (char *)path, NULL };
 		execvp(py, argv);
 		_exit(127);
@@ -476,9 +493,10 @@ static void check_schemas(const json_t *hand)
 	doc = parse(s != NULL ? s : "null");
 	CHECK(json_array_size(json_object_get(doc, "components")) ==
 	      1 + json_array_size(json_object_get(deb, "packages")));
-	CHECK_STR(sget(doc, "metadata.component.purl"),
-		  "pkg:oci/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		  "?arch=arm64&repository_url=registry.example.com:5000%2Fteam%2Fapp");
+	CHECK_STR(
+		sget(doc, "metadata.component.purl"),
+		"pkg:oci/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"?arch=arm64&repository_url=registry.example.com:5000%2Fteam%2Fapp");
 	free(s);
 	s = NULL;
 
@@ -537,7 +555,8 @@ static void check_license_table(void)
 	size_t n, i, j;
 	int pass;
 
-	snprintf(path, sizeof(path), "%s/fixtures/schemas/cyclonedx/spdx.schema.json", cs_test_shared());
+	snprintf(path, sizeof(path), "%s/fixtures/schemas/cyclonedx/spdx.schema.json",
+		 cs_test_shared());
 	s = json_load_file(path, 0, NULL);
 	e = json_object_get(s, "enum");
 	CHECK(json_array_size(e) > 500);
@@ -547,7 +566,8 @@ static void check_license_table(void)
 		for (i = 0; i < n; i++) {
 			int found = 0;
 			for (j = 0; j < json_array_size(e) && !found; j++)
-				found = strcmp(json_string_value(json_array_get(e, j)), ids[i]) == 0;
+				found = strcmp(json_string_value(json_array_get(e, j)), ids[i]) ==
+					0;
 			if (!found)
 				fprintf(stderr, "not on the SPDX list: %s\n", ids[i]);
 			CHECK(found);
@@ -563,9 +583,17 @@ static void cleanup(void)
 {
 	char path[4096];
 	static const char *const files[] = {
-		"handmade.cdx.json", "handmade.spdx.json", "debian.cdx.json", "debian.spdx.json",
-		"rhel.cdx.json", "rhel.spdx.json", "broken-format.cdx.json", "broken-dup-ref.cdx.json",
-		"broken-type.cdx.json", "broken-id.spdx.json", "broken-version.spdx.json",
+		"handmade.cdx.json",
+		"handmade.spdx.json",
+		"debian.cdx.json",
+		"debian.spdx.json",
+		"rhel.cdx.json",
+		"rhel.spdx.json",
+		"broken-format.cdx.json",
+		"broken-dup-ref.cdx.json",
+		"broken-type.cdx.json",
+		"broken-id.spdx.json",
+		"broken-version.spdx.json",
 		"broken-license.spdx.json",
 	};
 	size_t i;

@@ -1,0 +1,313 @@
+/*
+ * scanner.c - the real scan a worker thread runs for a job: the image
+ * through the source and a sandboxed worker (cs_scan_inventory), matched
+ * (cs_scan_match), classified under the policy (cs_policy_classify), and
+ * the cellscan-report/1 document (cs_report_build) - the same JSON as
+ * `cellscan scan --format json`.
+ *
+ * Several threads run this at once: everything mutable is per call (the
+ * vulnerability database is opened per scan, read-only and immutable, which
+ * also picks up a database swapped in by `db update`); the policy is loaded
+ * once and only read.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/errors.h"
+#include "policy/policy.h"
+#include "supervisor/match/match.h"
+#include "supervisor/match/vercmp.h"
+#include "supervisor/report/report.h"
+#include "supervisor/scan/scan.h"
+#include "supervisor/service/internal.h"
+#include "supervisor/vulndb/vulndb.h"
+
+struct cs_service_scanner {
+	struct cs_policy *policy;
+	char *vulndb;
+	char *worker;
+	char *cache_dir;
+	char *ca_file;
+	const char *insecure[CS_SOURCE_HOSTS_MAX];
+	size_t ninsecure;
+	unsigned timeout;
+	/* Filled once on the starting thread: cs_scan_opts_init() calls
+	 * getpwnam() (not thread-safe), so scans copy this instead. */
+	struct cs_scan_opts base;
+};
+
+void cs_service_scan_clear(struct cs_service_scan *s)
+{
+	free(s->resolved_digest);
+	json_decref(s->image);
+	json_decref(s->inventory);
+	free(s->report_json);
+	s->resolved_digest = NULL;
+	s->image = NULL;
+	s->inventory = NULL;
+	s->report_json = NULL;
+	s->worker_end = NULL;
+}
+
+void cs_service_scanner_free(struct cs_service_scanner *sc)
+{
+	size_t i;
+
+	if (sc == NULL)
+		return;
+	cs_policy_free(sc->policy);
+	free(sc->vulndb);
+	free(sc->worker);
+	free(sc->cache_dir);
+	free(sc->ca_file);
+	for (i = 0; i < sc->ninsecure; i++)
+		free((char *)sc->insecure[i]);
+	free(sc);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+int cs_service_scanner_new(struct cs_service_scanner **out, const struct cs_service_config *c)
+{
+	struct cs_service_scanner *sc;
+	char path[4096];
+	size_t i;
+	int r, nomem = 0;
+
+	*out = NULL;
+	sc = calloc(1, sizeof(*sc));
+	if (sc == NULL)
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	if (c->policy_file != NULL)
+		r = cs_policy_load_file(&sc->policy, c->policy_file);
+	else
+		r = cs_policy_default(&sc->policy);
+	if (r != 0) {
+		cs_err_prefix(r, "policy");
+		goto fail;
+	}
+	if (c->vulndb != NULL) {
+		sc->vulndb = strdup(c->vulndb);
+	} else {
+		if ((r = cs_vulndb_default_path(path, sizeof(path), 0)) != 0)
+			goto fail;
+		sc->vulndb = strdup(path);
+	}
+	sc->worker = dup_or_null(c->worker);
+	sc->cache_dir = dup_or_null(c->cache_dir);
+	sc->ca_file = dup_or_null(c->ca_file);
+	for (i = 0; i < c->nregistries && sc->ninsecure < CS_SOURCE_HOSTS_MAX; i++)
+		if (c->registries[i].insecure)
+			sc->insecure[sc->ninsecure++] = strdup(c->registries[i].host);
+	for (i = 0; i < sc->ninsecure; i++)
+		if (sc->insecure[i] == NULL)
+			nomem = 1;
+	sc->timeout = c->scan_timeout;
+	cs_scan_opts_init(&sc->base, NULL);
+	if (nomem || sc->vulndb == NULL || (c->worker && !sc->worker) || (c->cache_dir && !sc->cache_dir) ||
+	    (c->ca_file && !sc->ca_file)) {
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+		goto fail;
+	}
+	/* a missing or foreign database would fail every scan: say so now */
+	{
+		struct cs_vulndb *db = NULL;
+		if ((r = cs_vulndb_open(&db, sc->vulndb, 1)) != 0) {
+			cs_err_prefix(r, "vulnerability database %s (cellscan db import/update make it)",
+				      sc->vulndb);
+			goto fail;
+		}
+		cs_vulndb_close(db);
+	}
+	*out = sc;
+	return 0;
+fail:
+	cs_service_scanner_free(sc);
+	return r;
+}
+
+static int vercmp_cb(void *ctx, const char *ecosystem, const char *a, const char *b, int *out)
+{
+	enum cs_verscheme s;
+
+	(void)ctx;
+	/* as `cellscan scan` compares (supervisor/cli/cmd_scan.c) */
+	if (ecosystem == NULL || cs_verscheme_for_ecosystem(&s, ecosystem) != 0)
+		return -1;
+	return cs_vercmp_flags(out, s, a, b, CS_VERCMP_LENIENT) != 0 ? -1 : 0;
+}
+
+/* The reverse-index keys of every package (store.h "package_keys"). */
+static json_t *package_keys(const json_t *inventory, const char *eco)
+{
+	json_t *out = json_array(), *seen = json_object(), *pkg, *keys, *k;
+	size_t i, j;
+
+	if (out == NULL || seen == NULL) {
+		json_decref(out);
+		json_decref(seen);
+		return NULL;
+	}
+	json_array_foreach(json_object_get(inventory, "packages"), i, pkg) {
+		keys = NULL;
+		if (cs_match_query_keys(&keys, pkg, eco) != 0) {
+			json_decref(keys);
+			continue;
+		}
+		json_array_foreach(keys, j, k) {
+			const char *e = json_string_value(json_object_get(k, "ecosystem"));
+			const char *n = json_string_value(json_object_get(k, "name"));
+			char key[2200];
+			if (e == NULL || n == NULL || strlen(e) + strlen(n) + 2 > sizeof(key))
+				continue;
+			snprintf(key, sizeof(key), "%s\n%s", e, n);
+			if (json_object_get(seen, key) != NULL)
+				continue;
+			json_object_set_new(seen, key, json_true());
+			json_array_append_new(out, json_pack("{s:s, s:s}", "ecosystem", e, "name", n));
+		}
+		json_decref(keys);
+	}
+	json_decref(seen);
+	return out;
+}
+
+const char *svc_ending_from_error(int code, const char *msg)
+{
+	if (msg == NULL)
+		msg = "";
+	if (strstr(msg, "protocol violation") != NULL)
+		return "protocol";
+	if (code == CS_ETIMEOUT && strstr(msg, "worker") != NULL)
+		return "timeout";
+	if (strstr(msg, "seccomp") != NULL)
+		return "seccomp";
+	if (strstr(msg, "worker ran out of memory") != NULL)
+		return "out-of-memory";
+	if (strstr(msg, "CPU limit") != NULL)
+		return "cpu-limit";
+	if (strstr(msg, "worker crashed") != NULL)
+		return "crashed";
+	if (strstr(msg, "worker exited") != NULL)
+		return "exit";
+	if (code == CS_ESANDBOX)
+		return "sandbox-setup";
+	return "none";
+}
+
+int cs_service_scanner_run(void *ctx, struct cs_service_scan *scan)
+{
+	struct cs_service_scanner *sc = ctx;
+	struct cs_scan_opts so;
+	struct cs_scan_result res;
+	struct cs_vulndb *db = NULL;
+	struct cs_policy_input in;
+	struct cs_report_opts ropts;
+	json_t *match = NULL, *cls = NULL, *rep = NULL, *img = NULL, *refs = NULL;
+	char today[16], *text = NULL, *repo = NULL;
+	const char *digest, *eco;
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t len = 0, i;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	cs_service_scan_clear(scan);
+	scan->worker_end = "none";
+	so = sc->base;
+	so.worker = sc->worker;
+	so.src.cache_dir = sc->cache_dir;
+	so.src.ca_file = sc->ca_file;
+	so.src.timeout = sc->timeout;
+	for (i = 0; i < sc->ninsecure; i++)
+		so.src.insecure[i] = sc->insecure[i];
+	so.src.ninsecure = sc->ninsecure;
+	so.src.worker = sc->worker;
+	so.src.worker_uid = so.uid;
+	so.src.worker_gid = so.gid;
+	if ((r = cs_scan_inventory(&res, scan->ref, &so)) != 0) {
+		scan->worker_end = svc_ending_from_error(r, cs_err_msg());
+		goto out;
+	}
+	scan->worker_end = res.inv->worker_ran ? "ok" : "cached";
+	if ((r = cs_vulndb_open(&db, sc->vulndb, 1)) != 0) {
+		cs_err_prefix(r, "vulnerability database %s", sc->vulndb);
+		goto out;
+	}
+	if ((r = cs_scan_match(&match, res.inventory, db)) != 0)
+		goto out;
+	/* the digest the job was queued with (the one the registry reported,
+	 * possibly an index) names the result; else the manifest's */
+	digest = scan->digest != NULL ? scan->digest : res.img->manifest_digest;
+	repo = svc_repository_of(scan->ref);
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	memset(&in, 0, sizeof(in));
+	/* the policy sees what `cellscan scan` gives it, so that the report is
+	 * the one `scan --format json` writes for this image */
+	img = json_pack("{s:s, s:s, s:s}", "repository", repo ? repo : "", "ref", scan->ref,
+			"digest", res.img->manifest_digest);
+	in.image = img;
+	in.today = today;
+	in.vercmp = vercmp_cb;
+	/* an OS the data does not cover is never reported clean */
+	if (!json_is_true(json_object_get(match, "os_supported")) &&
+	    json_array_size(json_object_get(res.inventory, "packages")) > 0)
+		in.scan_error = json_string_value(json_object_get(match, "unsupported_reason"));
+	if (img == NULL || repo == NULL) {
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = cs_policy_classify(&cls, sc->policy, json_object_get(match, "findings"), &in)) != 0)
+		goto out;
+	memset(&ropts, 0, sizeof(ropts));
+	ropts.created = CS_REPORT_TIME_AUTO;
+	if ((r = cs_report_build(&rep, res.inventory, match, cls, &ropts)) != 0 ||
+	    (r = cs_report_json(&text, &len, rep)) != 0)
+		goto out;
+	refs = json_array();
+	json_array_append_new(refs, json_string(scan->ref));
+	if (strcmp(digest, res.img->manifest_digest) != 0 || strchr(scan->ref, '@') == NULL) {
+		char byd[4200];
+		snprintf(byd, sizeof(byd), "%s@%s", repo, digest);
+		json_array_append_new(refs, json_string(byd));
+	}
+	eco = json_string_value(json_object_get(match, "ecosystem"));
+	json_decref(img);
+	img = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:O?, s:o}",
+			"digest", digest, "repository", repo, "ref", scan->ref, "refs", refs,
+			"platform", res.img->platform, "manifest_digest", res.img->manifest_digest,
+			"db_digest", cs_vulndb_digest(db), "verdict", json_object_get(cls, "verdict"),
+			"package_keys", package_keys(res.inventory, eco));
+	refs = NULL;
+	if (img == NULL || (scan->resolved_digest = strdup(digest)) == NULL) {
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+		goto out;
+	}
+	scan->image = img;
+	img = NULL;
+	scan->inventory = json_incref(res.inventory);
+	scan->report_json = text;
+	text = NULL;
+out:
+	free(text);
+	free(repo);
+	json_decref(refs);
+	json_decref(img);
+	json_decref(rep);
+	json_decref(cls);
+	json_decref(match);
+	cs_vulndb_close(db);
+	cs_scan_result_free(&res);
+	if (r != 0) {
+		const char *end = scan->worker_end;
+		cs_service_scan_clear(scan);
+		scan->worker_end = end;
+	}
+	return r;
+}
