@@ -26,7 +26,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -34,137 +33,21 @@
 #include "common/buf.h"
 #include "common/errors.h"
 
-/*
- * Reading and parsing a source runs on a second thread (the reader) while
- * this thread merges into SQLite: one bounded queue of items between them,
- * in source order. Everything that touches the database, the counters or
- * the caller's warn callback happens on the calling thread, in the order
- * the reader produced it, so the result and the warnings are those of a
- * single-threaded import. When the thread cannot be started the reader
- * runs inline and each item is applied as it is made.
- */
-enum item_kind { IT_RECORD, IT_SKIP, IT_SOURCE_END, IT_ERROR, IT_DONE };
-
-struct item {
-	enum item_kind kind;
-	json_t *rec;               /* IT_RECORD: checked record */
-	char *text;                /* IT_RECORD: its minified text */
-	size_t len;                /* IT_RECORD: bytes of text */
-	int seen;                  /* IT_SKIP: counts as a record read */
-	enum cs_vulndb_skip why;   /* IT_SKIP */
-	char *where, *rule;        /* IT_SKIP; IT_ERROR: rule is the message */
-	int code;                  /* IT_ERROR */
-	size_t src;                /* IT_SOURCE_END: index into the sources */
-	const char *src_kind;      /* IT_SOURCE_END: static string */
-};
-
-/* Items and queued text at most: bounds the memory the reader can run
- * ahead by (a record's parse tree is a few times its text). */
-#define QUEUE_ITEMS 1024
-#define QUEUE_BYTES (32u * 1024 * 1024)
-
-struct queue {
-	pthread_mutex_t mu;
-	pthread_cond_t not_empty, not_full;
-	struct item it[QUEUE_ITEMS];
-	size_t head, n, bytes;
-	int stop;                  /* the merging side failed: reader, give up */
-};
-
 struct build {
 	sqlite3 *h;
 	sqlite3_stmt *sel, *ins, *upd, *del_aff, *del_ali, *ins_aff, *ins_ali, *src;
 	struct cs_vulndb_import_stats *st;
-	struct cs_buf rec;         /* one record's bytes (reader side) */
+	struct cs_buf rec;         /* one record's bytes */
 	uint64_t src_records;      /* valid records of the current source */
 	char now[32];
-	struct queue *q;           /* NULL: the reader runs inline */
-	const struct cs_vulndb_src *srcs;
-	size_t nsrcs;
 };
-
-static int consume(struct build *b, struct item *it);
-
-static void item_free(struct item *it)
-{
-	json_decref(it->rec);
-	free(it->text);
-	free(it->where);
-	free(it->rule);
-	memset(it, 0, sizeof(*it));
-}
-
-/* Hands an item from the reader to the merging side (ownership moves).
- * Non-zero: stop reading (the merge failed, or, inline, its error). */
-static int emit(struct build *b, struct item *it)
-{
-	struct queue *q = b->q;
-	int stop;
-
-	if (q == NULL) {
-		int r = consume(b, it);
-
-		item_free(it);
-		return r;
-	}
-	pthread_mutex_lock(&q->mu);
-	while (!q->stop && (q->n == QUEUE_ITEMS || (q->n > 0 && q->bytes + it->len > QUEUE_BYTES)))
-		pthread_cond_wait(&q->not_full, &q->mu);
-	stop = q->stop;
-	if (!stop) {
-		q->it[(q->head + q->n) % QUEUE_ITEMS] = *it;
-		q->n++;
-		q->bytes += it->len;
-		memset(it, 0, sizeof(*it));
-		pthread_cond_signal(&q->not_empty);
-	}
-	pthread_mutex_unlock(&q->mu);
-	if (stop) {
-		item_free(it);
-		return cs_err_set(CS_EINTERNAL, "import stopped");
-	}
-	return 0;
-}
-
-/* A skipped record or file (reader side); seen: it counts as read. */
-static void skip_item(struct build *b, int seen, enum cs_vulndb_skip why, const char *where,
-		      const char *rule)
-{
-	struct item it = { .kind = IT_SKIP, .seen = seen, .why = why };
-
-	it.where = strdup(where);
-	it.rule = strdup(rule);
-	if (it.where == NULL || it.rule == NULL) {
-		/* still counted; the warning loses its text */
-		free(it.where);
-		free(it.rule);
-		it.where = it.rule = NULL;
-	}
-	if (emit(b, &it) != 0)
-		cs_err_clear();   /* a stop is seen at the next record */
-}
 
 static void skip(struct build *b, enum cs_vulndb_skip why, const char *where, const char *rule)
 {
-	skip_item(b, 0, why, where, rule);
-}
-
-static void skip_seen(struct build *b, enum cs_vulndb_skip why, const char *where,
-		      const char *rule)
-{
-	skip_item(b, 1, why, where, rule);
-}
-
-/* Merging side of a skip. */
-static void apply_skip(struct build *b, const struct item *it)
-{
-	if (it->seen)
-		b->st->seen++;
 	b->st->skipped++;
-	b->st->skipped_by[it->why]++;
+	b->st->skipped_by[why]++;
 	if (b->st->warn != NULL)
-		b->st->warn(b->st->warn_ctx, it->why, it->where != NULL ? it->where : "?",
-			    it->rule != NULL ? it->rule : "(out of memory)");
+		b->st->warn(b->st->warn_ctx, why, where, rule);
 }
 
 static int sql_prep(struct build *b, sqlite3_stmt **st, const char *sql)
@@ -286,49 +169,36 @@ static char *minify(const uint8_t *p, size_t len)
 	return out;
 }
 
-/* Reader side: parses and checks one record's bytes and hands it on. A bad
- * record is counted and skipped; non-zero only when the merge stopped. */
+/* Parses, checks and merges one record's bytes. Only database errors are
+ * returned; a bad record is counted and skipped. */
 static int add_record(struct build *b, const uint8_t *p, size_t len, const char *where)
 {
-	struct item it = { .kind = IT_RECORD };
 	json_error_t jerr;
+	json_t *rec = NULL;
 	enum cs_vulndb_skip why;
 	char rule[256];
-
-	if (len > CS_VULNDB_MAX_RECORD) {
-		snprintf(rule, sizeof(rule), "record larger than %u bytes", CS_VULNDB_MAX_RECORD);
-		skip_seen(b, CS_VULNDB_SKIP_TOO_LARGE, where, rule);
-		return 0;
-	}
-	it.rec = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (it.rec == NULL) {
-		snprintf(rule, sizeof(rule), "line %d column %d: %s", jerr.line, jerr.column,
-			 jerr.text);
-		skip_seen(b, CS_VULNDB_SKIP_JSON, where, rule);
-		return 0;
-	}
-	if (cs_vulndb_osv_check(it.rec, &why, rule, sizeof(rule)) != 0) {
-		json_decref(it.rec);
-		skip_seen(b, why, where, rule);
-		return 0;
-	}
-	it.text = minify(p, len);
-	if (it.text == NULL) {
-		json_decref(it.rec);
-		return cs_err_set(CS_ENOMEM, "out of memory");
-	}
-	it.len = strlen(it.text);
-	return emit(b, &it);
-}
-
-/* Merging side: merges one checked record (rec, text) into the build. */
-static int merge_record(struct build *b, json_t *rec, const char *text)
-{
 	const char *id, *modified;
+	char *text = NULL;
 	sqlite3_int64 rowid = 0;
 	int r = 0, rc, exists = 0;
 
 	b->st->seen++;
+	if (len > CS_VULNDB_MAX_RECORD) {
+		snprintf(rule, sizeof(rule), "record larger than %u bytes", CS_VULNDB_MAX_RECORD);
+		skip(b, CS_VULNDB_SKIP_TOO_LARGE, where, rule);
+		return 0;
+	}
+	rec = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (rec == NULL) {
+		snprintf(rule, sizeof(rule), "line %d column %d: %s", jerr.line, jerr.column,
+			 jerr.text);
+		skip(b, CS_VULNDB_SKIP_JSON, where, rule);
+		return 0;
+	}
+	if (cs_vulndb_osv_check(rec, &why, rule, sizeof(rule)) != 0) {
+		skip(b, why, where, rule);
+		goto out;
+	}
 	b->src_records++;
 	id = json_string_value(json_object_get(rec, "id"));
 	modified = json_string_value(json_object_get(rec, "modified"));
@@ -345,19 +215,26 @@ static int merge_record(struct build *b, json_t *rec, const char *text)
 			sqlite3_reset(b->sel);
 			sqlite3_clear_bindings(b->sel);
 			b->st->unchanged++;
-			return 0;
+			goto out;
 		}
 		r = unindex_old(b, sqlite3_column_blob(b->sel, 2), sqlite3_column_bytes(b->sel, 2),
 				rowid);
 		if (r != 0) {
 			sqlite3_reset(b->sel);
-			return r;
+			goto out;
 		}
 	}
 	sqlite3_reset(b->sel);
 	sqlite3_clear_bindings(b->sel);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return cs_vulndb_sql_err(b->h, rc, "reading a record");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = cs_vulndb_sql_err(b->h, rc, "reading a record");
+		goto out;
+	}
+	text = minify(p, len);
+	if (text == NULL) {
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+		goto out;
+	}
 	if (exists) {
 		sqlite3_bind_text(b->upd, 1, modified, -1, SQLITE_STATIC);
 		bind_opt(b->upd, 2, rec, "published");
@@ -366,7 +243,7 @@ static int merge_record(struct build *b, json_t *rec, const char *text)
 		sqlite3_bind_text(b->upd, 5, text, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(b->upd, 6, rowid);
 		if ((r = sql_run(b, b->upd, "updating a record")) != 0)
-			return r;
+			goto out;
 		b->st->updated++;
 	} else {
 		sqlite3_bind_text(b->ins, 1, id, -1, SQLITE_STATIC);
@@ -376,11 +253,15 @@ static int merge_record(struct build *b, json_t *rec, const char *text)
 		bind_opt(b->ins, 5, rec, "summary");
 		sqlite3_bind_text(b->ins, 6, text, -1, SQLITE_STATIC);
 		if ((r = sql_run(b, b->ins, "inserting a record")) != 0)
-			return r;
+			goto out;
 		rowid = sqlite3_last_insert_rowid(b->h);
 		b->st->imported++;
 	}
-	return index_record(b, rec, rowid, 0);
+	r = index_record(b, rec, rowid, 0);
+out:
+	free(text);
+	json_decref(rec);
+	return r;
 }
 
 static int ends_with_json(const char *name)
@@ -408,7 +289,8 @@ static int add_file(struct build *b, int dirfd, const char *name, const char *wh
 	}
 	if ((uint64_t)sb.st_size > CS_VULNDB_MAX_RECORD) {
 		close(fd);
-		skip_seen(b, CS_VULNDB_SKIP_TOO_LARGE, where, "file larger than the record cap");
+		b->st->seen++;
+		skip(b, CS_VULNDB_SKIP_TOO_LARGE, where, "file larger than the record cap");
 		return 0;
 	}
 	cs_buf_reset(&b->rec);
@@ -580,7 +462,8 @@ static int add_zip(struct build *b, const char *path)
 		}
 		if (archive_entry_size_is_set(e) &&
 		    archive_entry_size(e) > (la_int64_t)CS_VULNDB_MAX_RECORD) {
-			skip_seen(b, CS_VULNDB_SKIP_TOO_LARGE, where, "entry larger than the record cap");
+			b->st->seen++;
+			skip(b, CS_VULNDB_SKIP_TOO_LARGE, where, "entry larger than the record cap");
 			continue;
 		}
 		cs_buf_reset(&b->rec);
@@ -609,9 +492,10 @@ static int add_zip(struct build *b, const char *path)
 		if (corrupt) {
 			char rule[256];
 
+			b->st->seen++;
 			snprintf(rule, sizeof(rule), "cannot be read: %s",
 				 archive_error_string(a) ? archive_error_string(a) : "?");
-			skip_seen(b, CS_VULNDB_SKIP_CORRUPT, where, rule);
+			skip(b, CS_VULNDB_SKIP_CORRUPT, where, rule);
 			continue;
 		}
 		if ((r = add_record(b, b->rec.data != NULL ? b->rec.data : (const uint8_t *)"",
