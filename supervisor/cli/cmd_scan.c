@@ -387,8 +387,12 @@ static int scan_all(struct scan_args *a)
 	} else {
 		doc = json_pack("{s:s, s:s, s:O}", "schema", "cellscan-platforms/1", "image", a->ref,
 				"platforms", docs);
-		if ((r = cs_report_json(&text, &len, doc)) != 0)
+		text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII) : NULL;
+		if (text == NULL) {
+			r = cs_err_set(CS_ENOMEM, "out of memory");
 			goto fail;
+		}
+		len = strlen(text);
 	}
 	if ((r = cs_cli_write_out(a->out, text ? text : "", text ? len : 0)) != 0)
 		goto fail;

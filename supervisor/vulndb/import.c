@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -33,21 +34,137 @@
 #include "common/buf.h"
 #include "common/errors.h"
 
+/*
+ * Reading and parsing a source runs on a second thread (the reader) while
+ * this thread merges into SQLite: one bounded queue of items between them,
+ * in source order. Everything that touches the database, the counters or
+ * the caller's warn callback happens on the calling thread, in the order
+ * the reader produced it, so the result and the warnings are those of a
+ * single-threaded import. When the thread cannot be started the reader
+ * runs inline and each item is applied as it is made.
+ */
+enum item_kind { IT_RECORD, IT_SKIP, IT_SOURCE_END, IT_ERROR, IT_DONE };
+
+struct item {
+	enum item_kind kind;
+	json_t *rec;               /* IT_RECORD: checked record */
+	char *text;                /* IT_RECORD: its minified text */
+	size_t len;                /* IT_RECORD: bytes of text */
+	int seen;                  /* IT_SKIP: counts as a record read */
+	enum cs_vulndb_skip why;   /* IT_SKIP */
+	char *where, *rule;        /* IT_SKIP; IT_ERROR: rule is the message */
+	int code;                  /* IT_ERROR */
+	size_t src;                /* IT_SOURCE_END: index into the sources */
+	const char *src_kind;      /* IT_SOURCE_END: static string */
+};
+
+/* Items and queued text at most: bounds the memory the reader can run
+ * ahead by (a record's parse tree is a few times its text). */
+#define QUEUE_ITEMS 1024
+#define QUEUE_BYTES (32u * 1024 * 1024)
+
+struct queue {
+	pthread_mutex_t mu;
+	pthread_cond_t not_empty, not_full;
+	struct item it[QUEUE_ITEMS];
+	size_t head, n, bytes;
+	int stop;                  /* the merging side failed: reader, give up */
+};
+
 struct build {
 	sqlite3 *h;
 	sqlite3_stmt *sel, *ins, *upd, *del_aff, *del_ali, *ins_aff, *ins_ali, *src;
 	struct cs_vulndb_import_stats *st;
-	struct cs_buf rec;         /* one record's bytes */
+	struct cs_buf rec;         /* one record's bytes (reader side) */
 	uint64_t src_records;      /* valid records of the current source */
 	char now[32];
+	struct queue *q;           /* NULL: the reader runs inline */
+	const struct cs_vulndb_src *srcs;
+	size_t nsrcs;
 };
+
+static int consume(struct build *b, struct item *it);
+
+static void item_free(struct item *it)
+{
+	json_decref(it->rec);
+	free(it->text);
+	free(it->where);
+	free(it->rule);
+	memset(it, 0, sizeof(*it));
+}
+
+/* Hands an item from the reader to the merging side (ownership moves).
+ * Non-zero: stop reading (the merge failed, or, inline, its error). */
+static int emit(struct build *b, struct item *it)
+{
+	struct queue *q = b->q;
+	int stop;
+
+	if (q == NULL) {
+		int r = consume(b, it);
+
+		item_free(it);
+		return r;
+	}
+	pthread_mutex_lock(&q->mu);
+	while (!q->stop && (q->n == QUEUE_ITEMS || (q->n > 0 && q->bytes + it->len > QUEUE_BYTES)))
+		pthread_cond_wait(&q->not_full, &q->mu);
+	stop = q->stop;
+	if (!stop) {
+		q->it[(q->head + q->n) % QUEUE_ITEMS] = *it;
+		q->n++;
+		q->bytes += it->len;
+		memset(it, 0, sizeof(*it));
+		pthread_cond_signal(&q->not_empty);
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (stop) {
+		item_free(it);
+		return cs_err_set(CS_EINTERNAL, "import stopped");
+	}
+	return 0;
+}
+
+/* A skipped record or file (reader side); seen: it counts as read. */
+static void skip_item(struct build *b, int seen, enum cs_vulndb_skip why, const char *where,
+		      const char *rule)
+{
+	struct item it = { .kind = IT_SKIP, .seen = seen, .why = why };
+
+	it.where = strdup(where);
+	it.rule = strdup(rule);
+	if (it.where == NULL || it.rule == NULL) {
+		/* still counted; the warning loses its text */
+		free(it.where);
+		free(it.rule);
+		it.where = it.rule = NULL;
+	}
+	if (emit(b, &it) != 0)
+		cs_err_clear();   /* a stop is seen at the next record */
+}
 
 static void skip(struct build *b, enum cs_vulndb_skip why, const char *where, const char *rule)
 {
+	skip_item(b, 0, why, where, rule);
+}
+
+static void skip_seen(struct build *b, enum cs_vulndb_skip why, const char *where,
+		      const char *rule)
+{
+	skip_item(b, 1, why, where, rule);
+}
+
+/* Merging side of a skip. */
+static void apply_skip(struct build *b, const struct item *it)
+{
+	if (it->seen)
+		b->st->seen++;
 	b->st->skipped++;
-	b->st->skipped_by[why]++;
+	b->st->skipped_by[it->why]++;
 	if (b->st->warn != NULL)
-		b->st->warn(b->st->warn_ctx, why, where, rule);
+		b->st->warn(b->st->warn_ctx, it->why, it->where != NULL ? it->where : "?",
+			    it->rule != NULL ? it->rule : "(out of memory)");
 }
 
 static int sql_prep(struct build *b, sqlite3_stmt **st, const char *sql)
@@ -169,36 +286,49 @@ static char *minify(const uint8_t *p, size_t len)
 	return out;
 }
 
-/* Parses, checks and merges one record's bytes. Only database errors are
- * returned; a bad record is counted and skipped. */
+/* Reader side: parses and checks one record's bytes and hands it on. A bad
+ * record is counted and skipped; non-zero only when the merge stopped. */
 static int add_record(struct build *b, const uint8_t *p, size_t len, const char *where)
 {
+	struct item it = { .kind = IT_RECORD };
 	json_error_t jerr;
-	json_t *rec = NULL;
 	enum cs_vulndb_skip why;
 	char rule[256];
+
+	if (len > CS_VULNDB_MAX_RECORD) {
+		snprintf(rule, sizeof(rule), "record larger than %u bytes", CS_VULNDB_MAX_RECORD);
+		skip_seen(b, CS_VULNDB_SKIP_TOO_LARGE, where, rule);
+		return 0;
+	}
+	it.rec = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (it.rec == NULL) {
+		snprintf(rule, sizeof(rule), "line %d column %d: %s", jerr.line, jerr.column,
+			 jerr.text);
+		skip_seen(b, CS_VULNDB_SKIP_JSON, where, rule);
+		return 0;
+	}
+	if (cs_vulndb_osv_check(it.rec, &why, rule, sizeof(rule)) != 0) {
+		json_decref(it.rec);
+		skip_seen(b, why, where, rule);
+		return 0;
+	}
+	it.text = minify(p, len);
+	if (it.text == NULL) {
+		json_decref(it.rec);
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	}
+	it.len = strlen(it.text);
+	return emit(b, &it);
+}
+
+/* Merging side: merges one checked record (rec, text) into the build. */
+static int merge_record(struct build *b, json_t *rec, const char *text)
+{
 	const char *id, *modified;
-	char *text = NULL;
 	sqlite3_int64 rowid = 0;
 	int r = 0, rc, exists = 0;
 
 	b->st->seen++;
-	if (len > CS_VULNDB_MAX_RECORD) {
-		snprintf(rule, sizeof(rule), "record larger than %u bytes", CS_VULNDB_MAX_RECORD);
-		skip(b, CS_VULNDB_SKIP_TOO_LARGE, where, rule);
-		return 0;
-	}
-	rec = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (rec == NULL) {
-		snprintf(rule, sizeof(rule), "line %d column %d: %s", jerr.line, jerr.column,
-			 jerr.text);
-		skip(b, CS_VULNDB_SKIP_JSON, where, rule);
-		return 0;
-	}
-	if (cs_vulndb_osv_check(rec, &why, rule, sizeof(rule)) != 0) {
-		skip(b, why, where, rule);
-		goto out;
-	}
 	b->src_records++;
 	id = json_string_value(json_object_get(rec, "id"));
 	modified = json_string_value(json_object_get(rec, "modified"));
@@ -215,26 +345,19 @@ static int add_record(struct build *b, const uint8_t *p, size_t len, const char 
 			sqlite3_reset(b->sel);
 			sqlite3_clear_bindings(b->sel);
 			b->st->unchanged++;
-			goto out;
+			return 0;
 		}
 		r = unindex_old(b, sqlite3_column_blob(b->sel, 2), sqlite3_column_bytes(b->sel, 2),
 				rowid);
 		if (r != 0) {
 			sqlite3_reset(b->sel);
-			goto out;
+			return r;
 		}
 	}
 	sqlite3_reset(b->sel);
 	sqlite3_clear_bindings(b->sel);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		r = cs_vulndb_sql_err(b->h, rc, "reading a record");
-		goto out;
-	}
-	text = minify(p, len);
-	if (text == NULL) {
-		r = cs_err_set(CS_ENOMEM, "out of memory");
-		goto out;
-	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return cs_vulndb_sql_err(b->h, rc, "reading a record");
 	if (exists) {
 		sqlite3_bind_text(b->upd, 1, modified, -1, SQLITE_STATIC);
 		bind_opt(b->upd, 2, rec, "published");
@@ -243,7 +366,7 @@ static int add_record(struct build *b, const uint8_t *p, size_t len, const char 
 		sqlite3_bind_text(b->upd, 5, text, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(b->upd, 6, rowid);
 		if ((r = sql_run(b, b->upd, "updating a record")) != 0)
-			goto out;
+			return r;
 		b->st->updated++;
 	} else {
 		sqlite3_bind_text(b->ins, 1, id, -1, SQLITE_STATIC);
@@ -253,15 +376,11 @@ static int add_record(struct build *b, const uint8_t *p, size_t len, const char 
 		bind_opt(b->ins, 5, rec, "summary");
 		sqlite3_bind_text(b->ins, 6, text, -1, SQLITE_STATIC);
 		if ((r = sql_run(b, b->ins, "inserting a record")) != 0)
-			goto out;
+			return r;
 		rowid = sqlite3_last_insert_rowid(b->h);
 		b->st->imported++;
 	}
-	r = index_record(b, rec, rowid, 0);
-out:
-	free(text);
-	json_decref(rec);
-	return r;
+	return index_record(b, rec, rowid, 0);
 }
 
 static int ends_with_json(const char *name)
@@ -289,8 +408,7 @@ static int add_file(struct build *b, int dirfd, const char *name, const char *wh
 	}
 	if ((uint64_t)sb.st_size > CS_VULNDB_MAX_RECORD) {
 		close(fd);
-		b->st->seen++;
-		skip(b, CS_VULNDB_SKIP_TOO_LARGE, where, "file larger than the record cap");
+		skip_seen(b, CS_VULNDB_SKIP_TOO_LARGE, where, "file larger than the record cap");
 		return 0;
 	}
 	cs_buf_reset(&b->rec);
@@ -462,8 +580,7 @@ static int add_zip(struct build *b, const char *path)
 		}
 		if (archive_entry_size_is_set(e) &&
 		    archive_entry_size(e) > (la_int64_t)CS_VULNDB_MAX_RECORD) {
-			b->st->seen++;
-			skip(b, CS_VULNDB_SKIP_TOO_LARGE, where, "entry larger than the record cap");
+			skip_seen(b, CS_VULNDB_SKIP_TOO_LARGE, where, "entry larger than the record cap");
 			continue;
 		}
 		cs_buf_reset(&b->rec);
@@ -492,10 +609,9 @@ static int add_zip(struct build *b, const char *path)
 		if (corrupt) {
 			char rule[256];
 
-			b->st->seen++;
 			snprintf(rule, sizeof(rule), "cannot be read: %s",
 				 archive_error_string(a) ? archive_error_string(a) : "?");
-			skip(b, CS_VULNDB_SKIP_CORRUPT, where, rule);
+			skip_seen(b, CS_VULNDB_SKIP_CORRUPT, where, rule);
 			continue;
 		}
 		if ((r = add_record(b, b->rec.data != NULL ? b->rec.data : (const uint8_t *)"",
@@ -507,17 +623,14 @@ out:
 	return r;
 }
 
-/* Merges one source; records it in the sources table. */
-static int add_source(struct build *b, const struct cs_vulndb_src *s)
+/* Reader side: reads one source whole; *kind says what it was. */
+static int read_source(struct build *b, const struct cs_vulndb_src *s, const char **kind)
 {
 	struct stat sb;
-	const char *kind;
-	char abs[PATH_MAX];
 	uint8_t magic[4] = { 0 };
-	int r = 0, fd;
+	int fd;
 	ssize_t got;
 
-	b->src_records = 0;
 	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return cs_err_set(errno == ENOENT ? CS_ENOTFOUND : CS_EIO, "%s: %s", s->path,
@@ -527,28 +640,47 @@ static int add_source(struct build *b, const struct cs_vulndb_src *s)
 		return cs_err_set(CS_EIO, "%s: %s", s->path, strerror(errno));
 	}
 	if (S_ISDIR(sb.st_mode)) {
-		kind = "directory";
-		r = add_dir(b, fd, s->path, 0); /* consumes fd */
-	} else if (S_ISREG(sb.st_mode)) {
-		got = pread(fd, magic, sizeof(magic), 0);
-		close(fd);
-		if (got == 4 && magic[0] == 'P' && magic[1] == 'K' &&
-		    ((magic[2] == 3 && magic[3] == 4) || (magic[2] == 5 && magic[3] == 6))) {
-			kind = "zip";
-			r = add_zip(b, s->path);
-		} else if (ends_with_json(s->path)) {
-			kind = "json";
-			r = add_file(b, AT_FDCWD, s->path, s->path);
-		} else {
-			return cs_err_set(CS_EFORMAT, "%s: neither a zip archive, a directory nor "
-					  "a .json file", s->path);
-		}
-	} else {
+		*kind = "directory";
+		return add_dir(b, fd, s->path, 0); /* consumes fd */
+	}
+	if (!S_ISREG(sb.st_mode)) {
 		close(fd);
 		return cs_err_set(CS_EINVAL, "%s: not a file or directory", s->path);
 	}
-	if (r != 0)
-		return r;
+	got = pread(fd, magic, sizeof(magic), 0);
+	close(fd);
+	if (got == 4 && magic[0] == 'P' && magic[1] == 'K' &&
+	    ((magic[2] == 3 && magic[3] == 4) || (magic[2] == 5 && magic[3] == 6))) {
+		*kind = "zip";
+		return add_zip(b, s->path);
+	}
+	if (ends_with_json(s->path)) {
+		*kind = "json";
+		return add_file(b, AT_FDCWD, s->path, s->path);
+	}
+	return cs_err_set(CS_EFORMAT, "%s: neither a zip archive, a directory nor a .json file",
+			  s->path);
+}
+
+/* Reader side: every source in order, each followed by its IT_SOURCE_END. */
+static int read_all(struct build *b)
+{
+	for (size_t i = 0; i < b->nsrcs; i++) {
+		struct item it = { .kind = IT_SOURCE_END, .src = i };
+		int r;
+
+		if ((r = read_source(b, &b->srcs[i], &it.src_kind)) != 0 || (r = emit(b, &it)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Merging side: records a source that was read whole in the sources table. */
+static int record_source(struct build *b, const struct cs_vulndb_src *s, const char *kind)
+{
+	char abs[PATH_MAX];
+	int r;
+
 	if (s->url == NULL && realpath(s->path, abs) == NULL)
 		snprintf(abs, sizeof(abs), "%s", s->path);
 	if (s->url != NULL)
@@ -561,7 +693,105 @@ static int add_source(struct build *b, const struct cs_vulndb_src *s)
 		sqlite3_bind_text(b->src, 4, s->last_modified, -1, SQLITE_STATIC);
 	sqlite3_bind_text(b->src, 5, b->now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(b->src, 6, (sqlite3_int64)b->src_records);
-	return sql_run(b, b->src, "recording a source");
+	r = sql_run(b, b->src, "recording a source");
+	b->src_records = 0;
+	return r;
+}
+
+/* Merging side: applies one item. */
+static int consume(struct build *b, struct item *it)
+{
+	switch (it->kind) {
+	case IT_RECORD:
+		return merge_record(b, it->rec, it->text);
+	case IT_SKIP:
+		apply_skip(b, it);
+		return 0;
+	case IT_SOURCE_END:
+		return record_source(b, &b->srcs[it->src], it->src_kind);
+	case IT_ERROR:
+		return cs_err_set(it->code, "%s", it->rule != NULL ? it->rule : "reading a source");
+	case IT_DONE:
+		break;
+	}
+	return 0;
+}
+
+static void *reader_main(void *arg)
+{
+	struct build *b = arg;
+	struct item it = { .kind = IT_DONE };
+	int r = read_all(b);
+
+	if (r != 0) {
+		it.kind = IT_ERROR;
+		it.code = r;
+		it.rule = strdup(cs_err_msg());
+	}
+	if (emit(b, &it) != 0)
+		cs_err_clear();   /* the merging side stopped first; its error stands */
+	return NULL;
+}
+
+/* Reads every source on a reader thread and merges here; inline when no
+ * thread can be started. */
+static int run_sources(struct build *b)
+{
+	struct queue *q = calloc(1, sizeof(*q));
+	pthread_t t;
+	int r = 0, mu = 0, c1 = 0, c2 = 0;
+
+	if (q != NULL) {
+		mu = pthread_mutex_init(&q->mu, NULL) == 0;
+		c1 = pthread_cond_init(&q->not_empty, NULL) == 0;
+		c2 = pthread_cond_init(&q->not_full, NULL) == 0;
+	}
+	/* Seed jansson's hash function here, before two threads make objects. */
+	json_object_seed(0);
+	b->q = q;
+	if (q == NULL || !mu || !c1 || !c2 || pthread_create(&t, NULL, reader_main, b) != 0) {
+		b->q = NULL;
+		r = read_all(b);
+		goto out;
+	}
+	for (;;) {
+		struct item it;
+		int done;
+
+		pthread_mutex_lock(&q->mu);
+		while (q->n == 0)
+			pthread_cond_wait(&q->not_empty, &q->mu);
+		it = q->it[q->head];
+		q->head = (q->head + 1) % QUEUE_ITEMS;
+		q->n--;
+		q->bytes -= it.len;
+		pthread_cond_signal(&q->not_full);
+		pthread_mutex_unlock(&q->mu);
+		done = it.kind == IT_DONE || it.kind == IT_ERROR;
+		r = consume(b, &it);
+		item_free(&it);
+		if (r != 0 || done)
+			break;
+	}
+	pthread_mutex_lock(&q->mu);
+	q->stop = 1;
+	pthread_cond_broadcast(&q->not_full);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(t, NULL);
+	for (; q->n > 0; q->n--, q->head = (q->head + 1) % QUEUE_ITEMS)
+		item_free(&q->it[q->head]);
+	b->q = NULL;
+out:
+	if (q != NULL) {
+		if (mu)
+			pthread_mutex_destroy(&q->mu);
+		if (c1)
+			pthread_cond_destroy(&q->not_empty);
+		if (c2)
+			pthread_cond_destroy(&q->not_full);
+	}
+	free(q);
+	return r;
 }
 
 static int meta_set(struct build *b, const char *key, const char *value)
@@ -735,7 +965,6 @@ int cs_vulndb_build(const char *dbpath, const struct cs_vulndb_src *srcs, size_t
 	const char *slash, *base;
 	uint64_t count = 0;
 	int r, lockfd = -1, tmpfd = -1, have_tmp = 0;
-	size_t i;
 
 	if (dbpath == NULL || (n > 0 && srcs == NULL))
 		return cs_err_set(CS_EINVAL, "import: missing argument");
@@ -794,10 +1023,10 @@ int cs_vulndb_build(const char *dbpath, const struct cs_vulndb_src *srcs, size_t
 		r = cs_vulndb_sql_err(b.h, r, "import");
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		if ((r = add_source(&b, &srcs[i])) != 0)
-			goto out;
-	}
+	b.srcs = srcs;
+	b.nsrcs = n;
+	if ((r = run_sources(&b)) != 0)
+		goto out;
 	if ((r = digest(&b, dg, &count)) != 0)
 		goto out;
 	snprintf(cnt, sizeof(cnt), "%llu", (unsigned long long)count);
