@@ -38,4 +38,14 @@ set +e
 rc=$?
 set -e
 echo "demo: exit code $rc (0 healthy, 1 unhealthy under the default policy)" >&2
-[ "$rc" -le 1 ]
+[ "$rc" -le 1 ] || exit "$rc"
+# The Alpine minirootfs from ../shared has a real advisory in the sample data.
+if [ -f "$cache/oci/alpine/index.json" ]; then
+  echo "demo: cellscan scan oci:$cache/oci/alpine:latest" >&2
+  set +e
+  "$cs" scan "oci:$cache/oci/alpine:latest" --db "$db" --format table
+  rc=$?
+  set -e
+  echo "demo: exit code $rc" >&2
+  [ "$rc" -le 1 ]
+fi
