@@ -52,6 +52,18 @@ static void progress(const struct scan_args *a, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Progress of the pipeline's stages, one line each (stderr, a terminal). */
+static void stage(void *ctx, const char *what, size_t done, size_t total, size_t cached)
+{
+	const struct scan_args *a = ctx;
+
+	if (strcmp(what, "resolving") == 0)
+		progress(a, "pulling %s (manifest, config, layer blobs)", a->ref);
+	else if (strcmp(what, "layers") == 0)
+		progress(a, "analysing layer %zu/%zu in the sandbox%s", done, total,
+			 cached ? " (some from the layer cache)" : "");
+}
+
 static int vercmp_cb(void *ctx, const char *ecosystem, const char *a, const char *b, int *out)
 {
 	enum cs_verscheme s;
@@ -260,9 +272,15 @@ static int run_scan(json_t **report, json_t **inventory, struct scan_args *a,
 	}
 	if ((r = cs_vulndb_open(&db, dbpath, 1)) != 0)
 		goto out;
-	progress(a, "analysing %s in the sandbox", a->ref);
-	if ((r = cs_scan_inventory(&res, a->ref, so)) != 0)
-		goto out;
+	{
+		struct cs_scan_opts withp = *so;
+		if (a->progress) {
+			withp.progress = stage;
+			withp.progress_ctx = a;
+		}
+		if ((r = cs_scan_inventory(&res, a->ref, &withp)) != 0)
+			goto out;
+	}
 	progress(a, "matching %zu packages against %s",
 		 json_array_size(json_object_get(res.inventory, "packages")), dbpath);
 	if ((r = cs_scan_match(&match, res.inventory, db)) != 0)

@@ -19,6 +19,8 @@
 #define CACHE_MAX (256u << 20)
 
 struct gather {
+	const struct cs_inventory_opts *o;
+	size_t done, cached;
 	struct cs_inventory *inv;
 	const struct cs_image *img;
 	const size_t *map;       /* worker layer index -> image layer index */
@@ -93,6 +95,8 @@ static int on_record(void *vctx, enum cs_rec t, json_t *rec)
 		snprintf(L->diff_id, sizeof(L->diff_id), "%s", di ? di : "");
 		L->bytes = (uint64_t)json_integer_value(json_object_get(rec, "bytes"));
 		L->entries = (uint64_t)json_integer_value(json_object_get(rec, "entries"));
+		if (g->o != NULL && g->o->progress != NULL)
+			g->o->progress(g->o->progress_ctx, ++g->done, g->inv->nlayers, g->cached);
 		return 0;
 	}
 	if (L != NULL && json_array_append(L->records, rec) != 0)
@@ -309,6 +313,10 @@ int cs_inventory_collect(struct cs_inventory **out, struct cs_image *img,
 		map[nmap++] = i;
 	}
 	g.nmap = nmap;
+	g.o = o;
+	g.done = g.cached = img->nlayers - nmap;
+	if (o->progress != NULL && g.cached > 0)
+		o->progress(o->progress_ctx, g.done, img->nlayers, g.cached);
 	if (nmap == 0)
 		goto out;   /* every layer cached: no worker at all */
 	if ((r = cs_limits_format(o->lim, limits, sizeof(limits))) != 0)

@@ -47,6 +47,9 @@ struct cs_inventory_opts {
 	int weak;                /* --unsafe-no-namespaces */
 	const char *cache_dir;   /* NULL: cs_cache_default_dir() */
 	int no_cache;            /* neither read nor write cached layer inventories */
+	/* Optional: told as layers finish (cached ones first, at once). */
+	void (*progress)(void *ctx, size_t done, size_t total, size_t cached);
+	void *progress_ctx;
 };
 
 /*

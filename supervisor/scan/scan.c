@@ -98,6 +98,13 @@ void cs_scan_result_free(struct cs_scan_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+static void layer_progress(void *ctx, size_t done, size_t total, size_t cached)
+{
+	const struct cs_scan_opts *o = ctx;
+
+	o->progress(o->progress_ctx, "layers", done, total, cached);
+}
+
 int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct cs_scan_opts *o)
 {
 	struct cs_source_opts so;
@@ -106,6 +113,8 @@ int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct 
 
 	memset(res, 0, sizeof(*res));
 	source_opts(&so, o);
+	if (o->progress != NULL)
+		o->progress(o->progress_ctx, "resolving", 0, 0, 0);
 	if ((r = cs_source_open(&res->img, ref, &so)) != 0)
 		return r;
 	memset(&io, 0, sizeof(io));
@@ -117,6 +126,10 @@ int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct 
 	io.gid = o->gid;
 	io.cache_dir = o->src.cache_dir;
 	io.no_cache = o->no_cache;
+	if (o->progress != NULL) {
+		io.progress = layer_progress;
+		io.progress_ctx = (void *)o;
+	}
 	if ((r = cs_inventory_collect(&res->inv, res->img, &io)) != 0) {
 		cs_err_prefix(r, "%s", ref);
 		cs_scan_result_free(res);

@@ -27,6 +27,10 @@ struct cs_scan_opts {
 	int no_cache;               /* --no-cache: no layer inventory cache */
 	uid_t uid;                  /* sandbox ids when root */
 	gid_t gid;
+	/* Optional progress: stage is "resolving", "layers" (done/total/cached
+	 * set) or "merging". */
+	void (*progress)(void *ctx, const char *stage, size_t done, size_t total, size_t cached);
+	void *progress_ctx;
 };
 
 /* Defaults: DESIGN.md limits, the host platform, the default cache. */
