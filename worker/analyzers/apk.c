@@ -2,6 +2,7 @@
  * apk.c - Alpine lib/apk/db/installed -> cs_pkg records with owned files.
  */
 #include "worker/analyzers/apk.h"
+#include "worker/analyzers/text_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,11 +22,6 @@
 enum apk_field { A_NAME, A_VERSION, A_ARCH, A_ORIGIN, A_LICENSE, A_MAINTAINER, A_COUNT };
 
 static const char field_keys[A_COUNT] = { 'P', 'V', 'A', 'o', 'L', 'm' };
-
-struct span {
-	const uint8_t *p;
-	size_t n;
-};
 
 struct apk_ctx {
 	const struct cs_emit *e;
@@ -75,20 +71,6 @@ static int warn(struct apk_ctx *c, const char *fmt, ...)
 	return cb_result(cs_emit_warnf(c->e, c->path, "%s", msg));
 }
 
-static const char *quote(char *out, size_t cap, struct span s)
-{
-	size_t i, n = s.n < cap - 4 ? s.n : cap - 4;
-
-	for (i = 0; i < n; i++)
-		out[i] = (s.p[i] >= 0x20 && s.p[i] < 0x7f) ? (char)s.p[i] : '?';
-	if (n < s.n) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
-}
-
 static int is_blank(uint8_t ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\r';
@@ -104,37 +86,6 @@ static struct span trim(struct span s)
 }
 
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629), 0 if none. */
-static size_t utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0], lo = 0x80, hi = 0xBF;
-	size_t len, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return len;
-}
-
 /* 1 when s is valid UTF-8 without control characters (and blanks, unless allowed). */
 static int text_ok(struct span s, int allow_space)
 {

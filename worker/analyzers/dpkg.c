@@ -7,6 +7,7 @@
  * the rules.
  */
 #include "worker/analyzers/dpkg.h"
+#include "worker/analyzers/text_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,11 +58,6 @@ static const char *const state_names[ST_COUNT] = {
 	"triggers-awaited", "triggers-pending", "malformed or unknown Status", "no Status field",
 };
 
-struct span {
-	const uint8_t *p;
-	size_t n;
-};
-
 struct stanza {
 	struct span v[F_COUNT];
 	unsigned seen;          /* bit per enum dpkg_field */
@@ -109,20 +105,6 @@ static int warn(struct dpkg_ctx *c, const char *fmt, ...)
 }
 
 /* Copies s into out as printable ASCII ('?' for anything else), truncated. */
-static const char *quote(char *out, size_t cap, struct span s)
-{
-	size_t i, n = s.n < cap - 4 ? s.n : cap - 4;
-
-	for (i = 0; i < n; i++)
-		out[i] = (s.p[i] >= 0x20 && s.p[i] < 0x7f) ? (char)s.p[i] : '?';
-	if (n < s.n) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
-}
-
 static int is_blank(uint8_t ch)
 {
 	return ch == ' ' || ch == '\t';
@@ -145,37 +127,6 @@ static int span_eq(struct span s, const char *lit)
 }
 
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629), 0 if none. */
-static size_t utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0], lo = 0x80, hi = 0xBF;
-	size_t len, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;      /* no surrogates */
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;      /* <= U+10FFFF */
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return len;
-}
-
 /* 1 when s is valid UTF-8 with no control characters (and no blanks unless allowed). */
 static int text_ok(struct span s, int allow_blank)
 {

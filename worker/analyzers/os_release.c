@@ -2,6 +2,7 @@
  * os_release.c - os-release(5) and distribution release files -> cs_os.
  */
 #include "worker/analyzers/os_release.h"
+#include "worker/analyzers/text_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,11 +29,6 @@ enum osr_key {
 static const char *const key_names[K_COUNT] = {
 	"ID", "VERSION_ID", "VERSION_CODENAME", "UBUNTU_CODENAME", "PRETTY_NAME", "ID_LIKE",
 	"VARIANT_ID",
-};
-
-struct span {
-	const uint8_t *p;
-	size_t n;
 };
 
 struct osr_ctx {
@@ -70,20 +66,6 @@ static int warn(struct osr_ctx *c, const char *fmt, ...)
 	return cb_result(cs_emit_warnf(c->e, c->path, "%s", msg));
 }
 
-static const char *quote(char *out, size_t cap, struct span s)
-{
-	size_t i, n = s.n < cap - 4 ? s.n : cap - 4;
-
-	for (i = 0; i < n; i++)
-		out[i] = (s.p[i] >= 0x20 && s.p[i] < 0x7f) ? (char)s.p[i] : '?';
-	if (n < s.n) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
-}
-
 static int is_blank(uint8_t ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\r';
@@ -99,37 +81,6 @@ static struct span trim(struct span s)
 }
 
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629), 0 if none. */
-static size_t utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0], lo = 0x80, hi = 0xBF;
-	size_t len, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return len;
-}
-
 /*
  * Stores s as key k. Identity values must be clean UTF-8 (no controls);
  * repair replaces what is not with U+FFFD. Returns 0 or a callback error.
