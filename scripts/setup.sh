@@ -36,4 +36,4 @@ fi
 
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCELLSCAN_TESTS=ON >/dev/null
 cmake --build build/release -j"$(nproc)"
-echo "setup: built build/release (bin: build/release/supervisor/cli/cellscan)"
+echo "setup: built build/release (build/release/bin/cellscan, build/release/libexec/cellscan/cellscan-worker)"
