@@ -16,7 +16,6 @@
 #include "common/errors.h"
 #include "policy/policy.h"
 #include "supervisor/cli/cli.h"
-#include "supervisor/match/vercmp.h"
 #include "supervisor/report/report.h"
 #include "supervisor/scan/scan.h"
 #include "supervisor/vulndb/vulndb.h"
@@ -62,16 +61,6 @@ static void stage(void *ctx, const char *what, size_t done, size_t total, size_t
 	else if (strcmp(what, "layers") == 0)
 		progress(a, "analysing layer %zu/%zu in the sandbox%s", done, total,
 			 cached ? " (some from the layer cache)" : "");
-}
-
-static int vercmp_cb(void *ctx, const char *ecosystem, const char *a, const char *b, int *out)
-{
-	enum cs_verscheme s;
-
-	(void)ctx;
-	if (ecosystem == NULL || cs_verscheme_for_ecosystem(&s, ecosystem) != 0)
-		return -1;
-	return cs_vercmp_flags(out, s, a, b, CS_VERCMP_LENIENT);
 }
 
 /* The policy, with --ignore-unfixed folded in as the file's own key would. */
@@ -247,12 +236,9 @@ static int run_scan(json_t **report, json_t **inventory, struct scan_args *a,
 	struct cs_scan_result res;
 	struct cs_vulndb *db = NULL;
 	struct cs_policy *pol = NULL;
-	struct cs_policy_input pin;
 	struct cs_report_opts ropts;
-	json_t *match = NULL, *cls = NULL, *imgctx = NULL;
-	char dbpath[4096], today[16], repo[1024];
-	time_t now = time(NULL);
-	struct tm tm;
+	json_t *match = NULL, *cls = NULL;
+	char dbpath[4096], repo[1024];
 	int r;
 
 	*report = NULL;
@@ -283,21 +269,8 @@ static int run_scan(json_t **report, json_t **inventory, struct scan_args *a,
 	}
 	progress(a, "matching %zu packages against %s",
 		 json_array_size(json_object_get(res.inventory, "packages")), dbpath);
-	if ((r = cs_scan_match(&match, res.inventory, db)) != 0)
-		goto out;
-	gmtime_r(&now, &tm);
-	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-	imgctx = json_pack("{s:s, s:s, s:s}", "repository",
-			   repository_of(a->ref, repo, sizeof(repo)), "ref", a->ref,
-			   "digest", res.img->manifest_digest);
-	memset(&pin, 0, sizeof(pin));
-	pin.image = imgctx;
-	pin.today = today;
-	pin.vercmp = vercmp_cb;
-	if (!json_is_true(json_object_get(match, "os_supported")) &&
-	    json_array_size(json_object_get(res.inventory, "packages")) > 0)
-		pin.scan_error = json_string_value(json_object_get(match, "unsupported_reason"));
-	if ((r = cs_policy_classify(&cls, pol, json_object_get(match, "findings"), &pin)) != 0)
+	if ((r = cs_scan_judge(&match, &cls, &res, db, pol,
+				 repository_of(a->ref, repo, sizeof(repo)), a->ref)) != 0)
 		goto out;
 	apply_severity_filter(cls, a->severity);
 	memset(&ropts, 0, sizeof(ropts));
@@ -308,7 +281,6 @@ static int run_scan(json_t **report, json_t **inventory, struct scan_args *a,
 out:
 	json_decref(match);
 	json_decref(cls);
-	json_decref(imgctx);
 	cs_policy_free(pol);
 	cs_vulndb_close(db);
 	cs_scan_result_free(&res);

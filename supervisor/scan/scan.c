@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/errors.h"
 #include "supervisor/match/match.h"
+#include "supervisor/match/vercmp.h"
 #include "supervisor/sandbox/sandbox.h"
 
 void cs_scan_opts_init(struct cs_scan_opts *o, const char *worker)
@@ -252,4 +254,55 @@ out:
 	if (r == 0)
 		*out = doc;
 	return r;
+}
+
+/* Recommendations compare fixed versions the way matching does. */
+static int judge_vercmp(void *ctx, const char *ecosystem, const char *a, const char *b, int *out)
+{
+	enum cs_verscheme s;
+
+	(void)ctx;
+	if (ecosystem == NULL || cs_verscheme_for_ecosystem(&s, ecosystem) != 0)
+		return -1;
+	return cs_vercmp_flags(out, s, a, b, CS_VERCMP_LENIENT) != 0 ? -1 : 0;
+}
+
+int cs_scan_judge(json_t **match, json_t **classification, const struct cs_scan_result *res,
+		  struct cs_vulndb *db, const struct cs_policy *pol, const char *repository,
+		  const char *ref)
+{
+	struct cs_policy_input in;
+	json_t *m = NULL, *img = NULL;
+	char today[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	int r;
+
+	*match = NULL;
+	*classification = NULL;
+	if ((r = cs_scan_match(&m, res->inventory, db)) != 0)
+		return r;
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	img = json_pack("{s:s, s:s, s:s}", "repository", repository ? repository : "", "ref", ref,
+			"digest", res->img->manifest_digest);
+	if (img == NULL) {
+		json_decref(m);
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	}
+	memset(&in, 0, sizeof(in));
+	in.image = img;
+	in.today = today;
+	in.vercmp = judge_vercmp;
+	if (!json_is_true(json_object_get(m, "os_supported")) &&
+	    json_array_size(json_object_get(res->inventory, "packages")) > 0)
+		in.scan_error = json_string_value(json_object_get(m, "unsupported_reason"));
+	r = cs_policy_classify(classification, pol, json_object_get(m, "findings"), &in);
+	json_decref(img);
+	if (r != 0) {
+		json_decref(m);
+		return r;
+	}
+	*match = m;
+	return 0;
 }

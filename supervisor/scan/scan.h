@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "common/limits.h"
+#include "policy/policy.h"
 #include "supervisor/collect/inventory.h"
 #include "supervisor/source/source.h"
 #include "supervisor/vulndb/vulndb.h"
@@ -80,5 +81,17 @@ void cs_scan_result_free(struct cs_scan_result *res);
  * packages are not matched (never reported clean).
  */
 int cs_scan_match(json_t **out, const json_t *inventory, struct cs_vulndb *db);
+
+/*
+ * Matches res's inventory against db and classifies the findings under pol
+ * for the image named ref in repository, as of today (UTC): what every
+ * entry point (scan, explain, serve) does between the inventory and the
+ * report. An OS the data does not cover makes the verdict "error" when the
+ * image has packages (never reported clean). *match and *classification are
+ * new references (cs_report_build takes them with the inventory).
+ */
+int cs_scan_judge(json_t **match, json_t **classification, const struct cs_scan_result *res,
+		  struct cs_vulndb *db, const struct cs_policy *pol, const char *repository,
+		  const char *ref);
 
 #endif

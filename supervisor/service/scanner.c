@@ -18,7 +18,6 @@
 #include "common/errors.h"
 #include "policy/policy.h"
 #include "supervisor/match/match.h"
-#include "supervisor/match/vercmp.h"
 #include "supervisor/report/report.h"
 #include "supervisor/scan/scan.h"
 #include "supervisor/service/internal.h"
@@ -131,17 +130,6 @@ fail:
 	return r;
 }
 
-static int vercmp_cb(void *ctx, const char *ecosystem, const char *a, const char *b, int *out)
-{
-	enum cs_verscheme s;
-
-	(void)ctx;
-	/* as `cellscan scan` compares (supervisor/cli/cmd_scan.c) */
-	if (ecosystem == NULL || cs_verscheme_for_ecosystem(&s, ecosystem) != 0)
-		return -1;
-	return cs_vercmp_flags(out, s, a, b, CS_VERCMP_LENIENT) != 0 ? -1 : 0;
-}
-
 /* The reverse-index keys of every package (store.h "package_keys"). */
 static json_t *package_keys(const json_t *inventory, const char *eco)
 {
@@ -206,13 +194,10 @@ int cs_service_scanner_run(void *ctx, struct cs_service_scan *scan)
 	struct cs_scan_opts so;
 	struct cs_scan_result res;
 	struct cs_vulndb *db = NULL;
-	struct cs_policy_input in;
 	struct cs_report_opts ropts;
 	json_t *match = NULL, *cls = NULL, *rep = NULL, *img = NULL, *refs = NULL;
-	char today[16], *text = NULL, *repo = NULL;
+	char *text = NULL, *repo = NULL;
 	const char *digest, *eco;
-	time_t now = time(NULL);
-	struct tm tm;
 	size_t len = 0, i;
 	int r;
 
@@ -239,31 +224,17 @@ int cs_service_scanner_run(void *ctx, struct cs_service_scan *scan)
 		cs_err_prefix(r, "vulnerability database %s", sc->vulndb);
 		goto out;
 	}
-	if ((r = cs_scan_match(&match, res.inventory, db)) != 0)
-		goto out;
 	/* the digest the job was queued with (the one the registry reported,
 	 * possibly an index) names the result; else the manifest's */
 	digest = scan->digest != NULL ? scan->digest : res.img->manifest_digest;
 	repo = svc_repository_of(scan->ref);
-	gmtime_r(&now, &tm);
-	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-	memset(&in, 0, sizeof(in));
-	/* the policy sees what `cellscan scan` gives it, so that the report is
-	 * the one `scan --format json` writes for this image */
-	img = json_pack("{s:s, s:s, s:s}", "repository", repo ? repo : "", "ref", scan->ref,
-			"digest", res.img->manifest_digest);
-	in.image = img;
-	in.today = today;
-	in.vercmp = vercmp_cb;
-	/* an OS the data does not cover is never reported clean */
-	if (!json_is_true(json_object_get(match, "os_supported")) &&
-	    json_array_size(json_object_get(res.inventory, "packages")) > 0)
-		in.scan_error = json_string_value(json_object_get(match, "unsupported_reason"));
-	if (img == NULL || repo == NULL) {
+	if (repo == NULL) {
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = cs_policy_classify(&cls, sc->policy, json_object_get(match, "findings"), &in)) != 0)
+	/* the same step as `cellscan scan`, so the report is the one
+	 * `scan --format json` writes for this image */
+	if ((r = cs_scan_judge(&match, &cls, &res, db, sc->policy, repo, scan->ref)) != 0)
 		goto out;
 	memset(&ropts, 0, sizeof(ropts));
 	ropts.created = CS_REPORT_TIME_AUTO;
@@ -278,7 +249,6 @@ int cs_service_scanner_run(void *ctx, struct cs_service_scan *scan)
 		json_array_append_new(refs, json_string(byd));
 	}
 	eco = json_string_value(json_object_get(match, "ecosystem"));
-	json_decref(img);
 	img = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:O?, s:o}",
 			"digest", digest, "repository", repo, "ref", scan->ref, "refs", refs,
 			"platform", res.img->platform, "manifest_digest", res.img->manifest_digest,
