@@ -173,13 +173,10 @@ int cs_vercmp_flags(int *out, enum cs_verscheme s, const char *a, const char *b,
 		return cs_err_set(CS_EINVAL, "cs_vercmp: unknown scheme %d", (int)s);
 	if ((r = measure(s, a, &alen)) != 0 || (r = measure(s, b, &blen)) != 0)
 		return r;
+	/* No shortcut for a == b: every family must be reflexive on its own
+	 * (docs/versions.md), and the fuzz harness checks it through here. */
 	if ((r = families[s].fn(&c, a, alen, b, blen, flags)) != 0)
 		return r;
-	/* A version always equals itself. PHP's version_compare (Packagist)
-	 * says "1." < "1." (found by fuzzing); for matching, an installed
-	 * version equal to a fixed bound must be "fixed". */
-	if (alen == blen && memcmp(a, b, alen) == 0)
-		c = 0;
 	*out = c < 0 ? -1 : c > 0;
 	return 0;
 }

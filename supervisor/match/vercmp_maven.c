@@ -6,6 +6,9 @@
  * numbers, as qualifiers alpha < beta < milestone < rc = cr < snapshot <
  * "" = ga = final = release < sp < other text (alphabetical), or as lists,
  * with the ComparableVersion rules for mixed kinds (number > list > text).
+ * A list compared with a missing item is compared item by item (MNG-6964),
+ * and an empty component ("1..0") is the number 0, so two versions that
+ * compare equal have equal normalised trees and compare alike with any third.
  */
 #include "supervisor/match/vercmp.h"
 
@@ -110,12 +113,20 @@ static short item(struct mver *v, int digit, size_t st, size_t en, int followed_
 	return i;
 }
 
+static int int_is_zero(const struct mver *v, short i)
+{
+	return v->n[i].len == 0 || (v->n[i].len == 1 && v->lower[v->n[i].off] == '0');
+}
+
+/* ComparableVersion's Item.isNull(). The empty component of "1..0" or "1-.x"
+ * is the IntItem ZERO (len 0 here), so it is null like any other 0: "1..0"
+ * normalises to [1] exactly as "1.0.0" does. */
 static int is_null(const struct mver *v, short i)
 {
 	const struct mnode *m = &v->n[i];
 
 	if (m->type == T_INT)
-		return m->len == 1 && v->lower[m->off] == '0';
+		return int_is_zero(v, i);
 	if (m->type == T_STR)
 		return m->q == Q_RELEASE;
 	return m->first < 0;
@@ -191,11 +202,6 @@ static void parse(struct mver *v, const char *s, size_t len)
 	}
 }
 
-static int int_is_zero(const struct mver *v, short i)
-{
-	return v->n[i].len == 0 || (v->n[i].len == 1 && v->lower[v->n[i].off] == '0');
-}
-
 static int cmp_item(const struct mver *x, short a, const struct mver *y, short b);
 
 /* a compared with null (a missing item) */
@@ -207,7 +213,16 @@ static int cmp_null(const struct mver *x, short a)
 		return int_is_zero(x, a) ? 0 : 1;
 	if (m->type == T_STR)
 		return m->q < Q_RELEASE ? -1 : m->q > Q_RELEASE;
-	return m->first < 0 ? 0 : cmp_null(x, m->first);
+	/* The whole list, not only its first item (MNG-6964): with
+	 * the first item alone "1-0.de" == "1" == "1-0.ab" while "1-0.de" >
+	 * "1-0.ab", and equal versions would not be interchangeable. */
+	for (a = m->first; a >= 0; a = x->n[a].next) {
+		int c = cmp_null(x, a);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
 }
 
 static int cmp_item(const struct mver *x, short a, const struct mver *y, short b)
