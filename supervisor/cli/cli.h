@@ -45,5 +45,6 @@ int cs_cmd_scan(int argc, char **argv);
 int cs_cmd_serve(int argc, char **argv);
 int cs_cmd_explain(int argc, char **argv);
 int cs_cmd_policy(int argc, char **argv);
+int cs_cmd_rescan(int argc, char **argv);
 
 #endif

@@ -21,6 +21,8 @@ static const char usage[] =
 	"  db status [--db FILE] [--json]\n"
 	"  serve [--config FILE] [--listen HOST:PORT] [--state-dir DIR] [--db FILE]\n"
 	"        [--webhook-secret-file FILE] [--ca-file FILE]      the scanning service (docs/service.md)\n"
+	"  rescan (--all | --repository R | --from FILE) [-j N] [--config FILE | --store URL]\n"
+	"         [--db FILE] [--policy FILE] [--exit-code N]  re-judge stored inventories (docs/rescan.md)\n"
 	"  policy check FILE [--today YYYY-MM-DD] | policy show [FILE]\n"
 	"  cache status|prune [--cache-dir DIR] [--cache-max-size SIZE | --all] [--json]\n"
 	"  vercmp ECOSYSTEM A B     prints <, = or >\n"
@@ -50,6 +52,8 @@ int main(int argc, char **argv)
 		return cs_cmd_cache(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return cs_cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rescan") == 0)
+		return cs_cmd_rescan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "scan") == 0)
 		return cs_cmd_scan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "explain") == 0)

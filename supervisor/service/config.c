@@ -291,7 +291,7 @@ static int load_object(struct cs_service_config *c, const json_t *root)
 		"listen", "tls", "state_dir", "store", "vulndb", "policy", "webhook_secret_file",
 		"ca_file", "cache_dir", "docker_config", "instance", "worker", "concurrency",
 		"registries", "alerts", "limits", "queue", "imagereview", "alert_timeout",
-		"allow_local_sources", "scan_timeout", NULL };
+		"allow_local_sources", "scan_timeout", "vulndb_check_ms", NULL };
 	static const char *const tls_keys[] = { "cert", "key", NULL };
 	static const char *const lim_keys[] = { "max_connections", "connection_timeout",
 		"request_timeout", "max_body", "max_header", NULL };
@@ -346,6 +346,9 @@ static int load_object(struct cs_service_config *c, const json_t *root)
 		return r;
 	if ((v = json_object_get(root, "scan_timeout")) != NULL &&
 	    (r = set_uint(&c->scan_timeout, v, "scan_timeout", 1, 86400)) != 0)
+		return r;
+	if ((v = json_object_get(root, "vulndb_check_ms")) != NULL &&
+	    (r = set_uint(&c->vulndb_check_ms, v, "vulndb_check_ms", 100, 3600000)) != 0)
 		return r;
 	if ((v = json_object_get(root, "allow_local_sources")) != NULL &&
 	    (r = set_bool(&c->allow_local_sources, v, "allow_local_sources")) != 0)

@@ -6,6 +6,8 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -36,6 +38,9 @@ struct svc_metrics {
 	unsigned long long alerts_ok, alerts_failed;
 	unsigned long long http[6];   /* by status class: [1] 1xx ... [5] 5xx, [0] other */
 	unsigned long long reviews_allowed, reviews_denied;
+	/* re-match after database swaps (rematch.c) */
+	unsigned long long rm_swaps, rm_runs_diff, rm_runs_full;
+	unsigned long long rm_images, rm_changed, rm_failed;
 };
 
 void svc_metrics_init(struct svc_metrics *m);
@@ -47,6 +52,10 @@ void svc_metrics_webhook(struct svc_metrics *m, enum svc_webhook w, unsigned n);
 void svc_metrics_http(struct svc_metrics *m, unsigned status);
 void svc_metrics_alert(struct svc_metrics *m, int ok);
 void svc_metrics_review(struct svc_metrics *m, int allowed);
+/* The cellscan_rematch_* lines of a snapshot of m (rematch.c); 0 or the
+ * cs_buf error. */
+struct cs_buf;
+int svc_metrics_rematch_text(const struct svc_metrics *snap, struct cs_buf *b);
 
 /* A few store connections for the HTTP threads (a connection is used by
  * one thread at a time). */
@@ -66,6 +75,37 @@ struct svc_worker {
 	int started, exited;     /* exited: under svc->mu */
 	char id[300];            /* "instance:pid:n" */
 	long long job_id;        /* in flight, 0 none; under svc->mu */
+};
+
+/*
+ * The re-match after a database swap (rematch.c): one thread that checks the
+ * vulnerability database file every vulndb_check_ms, diffs a new one against
+ * the one the stored results were judged with, and judges the affected
+ * images again. Everything below is under mu except the thread's own
+ * handles (db, policy), which only that thread touches after start.
+ */
+#define SVC_RM_STALE_MAX 100000
+struct cs_policy;
+struct cs_vulndb;
+/* A file's identity: a rename() swap gives another inode. */
+struct svc_rm_ident {
+	int valid;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+struct svc_rematch {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	int started, stop, init;
+	char *path;                 /* the database file */
+	struct cs_policy *policy;
+	struct cs_vulndb *db;       /* the current database, or NULL (none yet) */
+	char digest[80];            /* its digest ("" none) */
+	struct svc_rm_ident seen;   /* the file when db was opened (set at start) */
+	json_t *stale;              /* {digest: true}: results stored against another db */
 };
 
 struct cs_service {
@@ -92,6 +132,7 @@ struct cs_service {
 	struct svc_metrics m;
 	int mu_init, pool_init, metrics_init;
 	int lock_fd;              /* STATE_DIR/serve.lock, flock'd while we run */
+	struct svc_rematch rm;
 };
 
 int svc_pool_init(struct svc_pool *p, const char *url, const struct cs_store_options *o, size_t n);
@@ -142,6 +183,17 @@ void svc_wake_workers(struct cs_service *s);
 int svc_alerts_start(struct cs_service *s);
 void svc_alerts_stop(struct cs_service *s);
 void svc_wake_alerts(struct cs_service *s);
+
+/* rematch.c */
+int svc_rematch_start(struct cs_service *s);
+/* Stops the thread and closes its handles; svc_rematch_free() (when s is
+ * freed) also destroys the lock. */
+void svc_rematch_stop(struct cs_service *s);
+void svc_rematch_free(struct cs_service *s);
+/* A scan stored a result for digest judged against db_digest: when that is
+ * not the current database, the image is judged again (a scan that opened
+ * the old file just before a swap). */
+void svc_rematch_note(struct cs_service *s, const char *digest, const char *db_digest);
 
 /* Shared helpers (api.c). */
 long long svc_now(void);

@@ -180,6 +180,7 @@ int cs_service_metrics_text(struct cs_service *s, char **out)
 	for (i = 1; i <= 5; i++)
 		r |= cs_buf_printf(&b, "cellscan_http_responses_total{code=\"%zuxx\"} %llu\n", i,
 				   snap.http[i]);
+	r |= svc_metrics_rematch_text(&snap, &b);
 	r |= cs_buf_cstr(&b);
 	if (r != 0) {
 		cs_buf_free(&b);

@@ -1,9 +1,9 @@
 /*
  * scanner.c - the real scan a worker thread runs for a job: the image
- * through the source and a sandboxed worker (cs_scan_inventory), matched
- * (cs_scan_match), classified under the policy (cs_policy_classify), and
- * the cellscan-report/1 document (cs_report_build) - the same JSON as
- * `cellscan scan --format json`.
+ * through the source and a sandboxed worker (cs_scan_inventory), then
+ * judged (match and policy) into the cellscan-report/1 document by
+ * cs_service_judge() (judge.c, shared with rescan and the re-match after a
+ * database update) - the same JSON as `cellscan scan --format json`.
  *
  * Several threads run this at once: everything mutable is per call (the
  * vulnerability database is opened per scan, read-only and immutable, which
@@ -17,8 +17,6 @@
 
 #include "common/errors.h"
 #include "policy/policy.h"
-#include "supervisor/match/match.h"
-#include "supervisor/report/report.h"
 #include "supervisor/scan/scan.h"
 #include "supervisor/service/internal.h"
 #include "supervisor/vulndb/vulndb.h"
@@ -130,41 +128,6 @@ fail:
 	return r;
 }
 
-/* The reverse-index keys of every package (store.h "package_keys"). */
-static json_t *package_keys(const json_t *inventory, const char *eco)
-{
-	json_t *out = json_array(), *seen = json_object(), *pkg, *keys, *k;
-	size_t i, j;
-
-	if (out == NULL || seen == NULL) {
-		json_decref(out);
-		json_decref(seen);
-		return NULL;
-	}
-	json_array_foreach(json_object_get(inventory, "packages"), i, pkg) {
-		keys = NULL;
-		if (cs_match_query_keys(&keys, pkg, eco) != 0) {
-			json_decref(keys);
-			continue;
-		}
-		json_array_foreach(keys, j, k) {
-			const char *e = json_string_value(json_object_get(k, "ecosystem"));
-			const char *n = json_string_value(json_object_get(k, "name"));
-			char key[2200];
-			if (e == NULL || n == NULL || strlen(e) + strlen(n) + 2 > sizeof(key))
-				continue;
-			snprintf(key, sizeof(key), "%s\n%s", e, n);
-			if (json_object_get(seen, key) != NULL)
-				continue;
-			json_object_set_new(seen, key, json_true());
-			json_array_append_new(out, json_pack("{s:s, s:s}", "ecosystem", e, "name", n));
-		}
-		json_decref(keys);
-	}
-	json_decref(seen);
-	return out;
-}
-
 const char *svc_ending_from_error(int code, const char *msg)
 {
 	if (msg == NULL)
@@ -194,11 +157,10 @@ int cs_service_scanner_run(void *ctx, struct cs_service_scan *scan)
 	struct cs_scan_opts so;
 	struct cs_scan_result res;
 	struct cs_vulndb *db = NULL;
-	struct cs_report_opts ropts;
-	json_t *match = NULL, *cls = NULL, *rep = NULL, *img = NULL, *refs = NULL;
+	json_t *img = NULL, *refs = NULL;
 	char *text = NULL, *repo = NULL;
-	const char *digest, *eco;
-	size_t len = 0, i;
+	const char *digest;
+	size_t i;
 	int r;
 
 	memset(&res, 0, sizeof(res));
@@ -232,14 +194,8 @@ int cs_service_scanner_run(void *ctx, struct cs_service_scan *scan)
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
-	/* the same step as `cellscan scan`, so the report is the one
-	 * `scan --format json` writes for this image */
-	if ((r = cs_scan_judge(&match, &cls, &res, db, sc->policy, repo, scan->ref)) != 0)
-		goto out;
-	memset(&ropts, 0, sizeof(ropts));
-	ropts.created = CS_REPORT_TIME_AUTO;
-	if ((r = cs_report_build(&rep, res.inventory, match, cls, &ropts)) != 0 ||
-	    (r = cs_report_json(&text, &len, rep)) != 0)
+	/* match, policy and report as every stored result gets them (judge.c) */
+	if ((r = cs_service_judge(&img, &text, &res, db, sc->policy, digest, repo, scan->ref)) != 0)
 		goto out;
 	refs = json_array();
 	json_array_append_new(refs, json_string(scan->ref));
@@ -248,14 +204,11 @@ int cs_service_scanner_run(void *ctx, struct cs_service_scan *scan)
 		snprintf(byd, sizeof(byd), "%s@%s", repo, digest);
 		json_array_append_new(refs, json_string(byd));
 	}
-	eco = json_string_value(json_object_get(match, "ecosystem"));
-	img = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:O?, s:o}",
-			"digest", digest, "repository", repo, "ref", scan->ref, "refs", refs,
-			"platform", res.img->platform, "manifest_digest", res.img->manifest_digest,
-			"db_digest", cs_vulndb_digest(db), "verdict", json_object_get(cls, "verdict"),
-			"package_keys", package_keys(res.inventory, eco));
+	/* json_object_set_new takes refs, also when it fails */
+	r = refs != NULL ? json_object_set_new(img, "refs", refs) : -1;
 	refs = NULL;
-	if (img == NULL || (scan->resolved_digest = strdup(digest)) == NULL) {
+	if (r != 0 || json_object_set_new(img, "ref", json_string(scan->ref)) != 0 ||
+	    (scan->resolved_digest = strdup(digest)) == NULL) {
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -269,9 +222,6 @@ out:
 	free(repo);
 	json_decref(refs);
 	json_decref(img);
-	json_decref(rep);
-	json_decref(cls);
-	json_decref(match);
 	cs_vulndb_close(db);
 	cs_scan_result_free(&res);
 	if (r != 0) {

@@ -24,6 +24,7 @@ unsigned cs_service_port(const struct cs_service *s)
 
 static void free_service(struct cs_service *s)
 {
+	svc_rematch_free(s);
 	if (s->pool_init)
 		svc_pool_destroy(&s->pool);
 	if (s->metrics_init)
@@ -95,11 +96,7 @@ int cs_service_start(struct cs_service **out, const struct cs_service_config *c,
 	s->mu_init = 1;
 	svc_metrics_init(&s->m);
 	s->metrics_init = 1;
-	cs_store_options_default(&s->sopt);
-	s->sopt.max_attempts = (int)c->max_attempts;
-	s->sopt.backoff_base = c->backoff_base;
-	s->sopt.backoff_max = c->backoff_max;
-	s->sopt.alerts = c->nalerts > 0;
+	cs_service_store_options(c, &s->sopt);   /* shared with `cellscan rescan` */
 
 	if ((r = lock_state_dir(s)) != 0)
 		goto fail;
@@ -120,8 +117,9 @@ int cs_service_start(struct cs_service **out, const struct cs_service_config *c,
 	if ((r = svc_pool_init(&s->pool, c->store_url, &s->sopt, pool)) != 0)
 		goto fail;
 	s->pool_init = 1;
-	if ((r = svc_workers_start(s)) != 0 || (r = svc_alerts_start(s)) != 0 ||
-	    (r = svc_http_start(s)) != 0) {
+	/* the database watcher first: workers report results to it */
+	if ((r = svc_rematch_start(s)) != 0 || (r = svc_workers_start(s)) != 0 ||
+	    (r = svc_alerts_start(s)) != 0 || (r = svc_http_start(s)) != 0) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "%s", cs_err_msg());
 		if (cs_service_stop(s) != 0)
@@ -142,8 +140,10 @@ int cs_service_stop(struct cs_service *s)
 
 	if (s == NULL)
 		return 0;
-	/* 1. no new connections (requests in progress finish) */
+	/* 1. no new connections (requests in progress finish); a re-match
+	 * after a database update stops after its current image (docs/rescan.md) */
 	svc_http_quiesce(s);
+	svc_rematch_stop(s);
 	/* 2. no new claims; running scans get the grace period */
 	stuck = svc_workers_stop(s, s->cfg->grace_seconds);
 	/* 3. what is still running goes back to the queue for the next run */

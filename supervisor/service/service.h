@@ -75,6 +75,8 @@ struct cs_service_config {
 	unsigned alert_timeout;       /* seconds per delivery; default 10 */
 	int allow_local_sources;      /* accept oci:/dir:/archives in POST /v1/scans (tests) */
 	unsigned scan_timeout;        /* registry request timeout for scans; 0: default */
+	unsigned vulndb_check_ms;     /* how often the database file is checked for a
+				       * swap (re-match, docs/rescan.md); 0: 2000 */
 };
 
 /* Defaults as listed above; state_dir stays NULL. */
@@ -162,5 +164,104 @@ int cs_service_metrics_text(struct cs_service *s, char **out);
 /* HMAC-SHA256 of body with key as "sha256=<64 hex>" (the
  * X-Cellscan-Signature header value); out must hold 72 bytes. */
 int cs_service_sign(char out[72], const char *key, const void *body, size_t len);
+
+/* ---- judging stored inventories again (docs/rescan.md) ------------------ */
+
+struct cs_scan_result;
+struct cs_vulndb;
+struct cs_policy;
+struct cs_store;
+struct cs_store_options;
+
+/*
+ * The step between a merged inventory and a stored result, shared by serve's
+ * scans (cs_service_scanner_run), `cellscan rescan` and serve's re-match
+ * after a database update: cs_scan_judge() of res against db under pol for
+ * the image named ref in repository, the cellscan-report/1 text (what
+ * `cellscan scan --format json` writes), and store.h's image object
+ * {"digest", "repository", "platform", "manifest_digest", "db_digest",
+ * "verdict", "package_keys"} for cs_store_put_result(). No "ref"/"refs": a
+ * caller with new references adds them. res->img gives manifest_digest and
+ * platform. *image is a new reference and *report_json malloc'd (free());
+ * both NULL on failure.
+ */
+int cs_service_judge(json_t **image, char **report_json, const struct cs_scan_result *res,
+		     struct cs_vulndb *db, const struct cs_policy *pol, const char *digest,
+		     const char *repository, const char *ref);
+
+/* The store options `cellscan serve` runs with under c (queue retries, and
+ * verdict alerts queued only when c has alert targets). */
+void cs_service_store_options(const struct cs_service_config *c, struct cs_store_options *o);
+
+/* Digests of the stored images, sorted; of repository only when it is not
+ * NULL ("host/repo" exactly, or "host/repo*" as a prefix). *out: a new
+ * array of strings (json_decref). At most CS_SERVICE_REMATCH_MAX images. */
+#define CS_SERVICE_REMATCH_MAX 10000000u
+int cs_service_stored_images(json_t **out, struct cs_store *st, const char *repository);
+
+/* One image's outcome, handed to the on_image callback; every string is
+ * borrowed for the callback. */
+struct cs_service_rematch_item {
+	const char *digest;
+	const char *repository;  /* NULL when the image could not be read */
+	int error;               /* 0: judged and stored; else CS_E* */
+	const char *message;     /* error != 0: one line, starting with the digest */
+	const char *verdict;     /* error == 0: the new verdict */
+	const char *previous;    /* the stored verdict before, or NULL */
+	int changed;             /* the verdict changed (cs_store_put_result) */
+};
+
+#define CS_SERVICE_REMATCH_MAX_THREADS 64
+
+struct cs_service_rematch_opts {
+	const char *store_url;                       /* each thread opens its own connection */
+	const struct cs_store_options *store_opts;   /* NULL: the store's defaults */
+	const char *vulndb;                          /* path; each thread opens it read-only */
+	struct cs_vulndb *db;                        /* or this open handle (threads must be 1) */
+	const struct cs_policy *policy;              /* shared, read-only */
+	unsigned threads;                            /* 0 means 1 */
+	/* Optional. on_image is called once per image, never by two threads
+	 * at once; stop is asked before each image: non-zero takes no more. */
+	void (*on_image)(void *ctx, const struct cs_service_rematch_item *it);
+	int (*stop)(void *ctx);
+	void *ctx;
+};
+
+struct cs_service_rematch_stats {
+	size_t images;       /* images taken (judged or failed) */
+	size_t changed;      /* stored with another verdict than before */
+	size_t failed;       /* could not be judged or stored; their stored data is untouched */
+	size_t unhealthy;    /* stored with verdict "unhealthy" or "error" */
+	size_t not_taken;    /* left when stop asked */
+	double seconds;
+	char db_digest[80];  /* the database judged against (the first thread's) */
+};
+
+/*
+ * Judges every image of digests (an array of strings) again from its stored
+ * inventory, without pulling or running a worker: read the image and its
+ * inventory, cs_service_judge() it with the image's stored repository and
+ * the reference its inventory was taken from, and store the result with
+ * cs_store_put_result() (its verdict history and verdict alerts). An image
+ * whose inventory is missing, does not parse, or fails to judge is counted
+ * as failed and nothing of it is written. Returns 0 when the run happened
+ * (per-image failures are in stats), or CS_E* when it could not start
+ * (store, database); stats is filled in both cases.
+ */
+int cs_service_rematch(const struct cs_service_rematch_opts *o, const json_t *digests,
+		       struct cs_service_rematch_stats *stats);
+
+/* What serve's re-match after database swaps has done (GET /metrics has
+ * the same as cellscan_rematch_*). */
+struct cs_service_rematch_counters {
+	unsigned long long swaps;          /* new databases seen */
+	unsigned long long runs_diff;      /* re-matches of the images a diff named */
+	unsigned long long runs_full;      /* re-matches of every image (no diff) */
+	unsigned long long images;         /* images re-judged (failed ones included) */
+	unsigned long long changed;        /* of them, verdict changes */
+	unsigned long long failed;         /* of them, failures */
+	char db_digest[80];                /* the database results are brought to ("" none) */
+};
+void cs_service_rematch_counters(struct cs_service *s, struct cs_service_rematch_counters *out);
 
 #endif

@@ -148,6 +148,9 @@ static void run_job(struct svc_worker *w, struct cs_store *st, struct cs_store_j
 										      "verdict"))));
 		if (changed)
 			svc_wake_alerts(s);
+		/* judged against a database the re-match has moved past? */
+		svc_rematch_note(s, json_string_value(json_object_get(scan.image, "digest")),
+				 json_string_value(json_object_get(scan.image, "db_digest")));
 	}
 out:
 	cs_service_scan_clear(&scan);
