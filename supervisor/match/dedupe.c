@@ -24,7 +24,7 @@ struct item {
 static int cmp_items(const void *a, const void *b)
 {
 	const struct item *x = a, *y = b;
-	int c = strcmp(x->pkey, y->pkey);
+	int c = x->pkey != NULL && y->pkey != NULL ? strcmp(x->pkey, y->pkey) : 0;
 
 	if (c != 0)
 		return c;
@@ -70,8 +70,7 @@ static int add_str(json_t *a, const char *s)
 	return json_array_append_new(a, json_string(s));
 }
 
-/* "DEBIAN-CVE-2022-1292" -> "CVE-2022-1292"; other ids as they are. */
-static const char *vuln_of(const char *s)
+const char *cs_match_vuln_of(const char *s)
 {
 	const char *c = strstr(s, "CVE-");
 
@@ -98,8 +97,8 @@ static json_t *identity(const json_t *f)
 		if (u == NULL)
 			continue;
 		if (one == NULL)
-			one = vuln_of(u);
-		else if (strcmp(one, vuln_of(u)) != 0)
+			one = cs_match_vuln_of(u);
+		else if (strcmp(one, cs_match_vuln_of(u)) != 0)
 			single = 0;
 	}
 	for (i = 0; single && one != NULL && i < json_array_size(a); i++) {
@@ -107,19 +106,35 @@ static json_t *identity(const json_t *f)
 
 		if (u != NULL) {
 			add_str(ids, u);
-			add_str(ids, vuln_of(u));
+			add_str(ids, cs_match_vuln_of(u));
 		}
 	}
 	return ids;
 }
 
-static int overlap(const json_t *a, const json_t *b)
+/* Unites the items of [g0, g1) whose identities share a string: every
+ * string remembers the first item that had it (a hash map, so a package
+ * with thousands of findings costs no quadratic pass). */
+static int unite_overlapping(struct item *it, size_t g0, size_t g1)
 {
-	size_t i;
+	json_t *first = json_object();
+	size_t i, k;
 
-	for (i = 0; i < json_array_size(a); i++)
-		if (has_str(b, json_string_value(json_array_get(a, i))))
-			return 1;
+	if (first == NULL)
+		return -1;
+	for (i = g0; i < g1; i++)
+		for (k = 0; k < json_array_size(it[i].ids); k++) {
+			const char *s = json_string_value(json_array_get(it[i].ids, k));
+			json_t *at = json_object_get(first, s);
+
+			if (at != NULL) {
+				unite(it, (size_t)json_integer_value(at), i);
+			} else if (json_object_set_new(first, s, json_integer((json_int_t)i)) != 0) {
+				json_decref(first);
+				return -1;
+			}
+		}
+	json_decref(first);
 	return 0;
 }
 
@@ -203,11 +218,11 @@ static int fold(json_t *b, const json_t *m, json_t *ids, json_t *advisories, jso
 	return 0;
 }
 
-int cs_match_dedupe(json_t *findings)
+static int dedupe(json_t *findings, int one_package)
 {
 	struct item *it = NULL;
 	json_t *out = NULL;
-	size_t n, i, j, g0, g1;
+	size_t n, i, g0, g1;
 	int r = CS_ENOMEM;
 
 	if (findings == NULL || !json_is_array(findings))
@@ -226,21 +241,22 @@ int cs_match_dedupe(json_t *findings)
 			goto out;
 		}
 		it[i].idx = i;
-		it[i].pkey = json_dumps(json_object_get(f, "package"), JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!one_package &&
+		    (it[i].pkey = json_dumps(json_object_get(f, "package"),
+					     JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+			goto out;
 		it[i].ids = identity(f);
-		if (it[i].pkey == NULL || it[i].ids == NULL)
+		if (it[i].ids == NULL)
 			goto out;
 	}
 	qsort(it, n, sizeof(*it), cmp_items);
 	for (i = 0; i < n; i++)
 		it[i].parent = i;
 	for (g0 = 0; g0 < n; g0 = g1) {
-		for (g1 = g0 + 1; g1 < n && strcmp(it[g1].pkey, it[g0].pkey) == 0; g1++)
+		for (g1 = g0 + 1; g1 < n && (it[g0].pkey == NULL || strcmp(it[g1].pkey, it[g0].pkey) == 0); g1++)
 			;
-		for (i = g0; i < g1; i++)
-			for (j = i + 1; j < g1; j++)
-				if (overlap(it[i].ids, it[j].ids))
-					unite(it, i, j);
+		if (unite_overlapping(it, g0, g1) != 0)
+			goto out;
 	}
 
 	/* Build each group on its root, then keep the roots in input order. */
@@ -334,4 +350,14 @@ out:
 	free(it);
 	json_decref(out);
 	return r == 0 ? 0 : r == CS_ENOMEM ? cs_err_set(r, "out of memory merging findings") : r;
+}
+
+int cs_match_dedupe(json_t *findings)
+{
+	return dedupe(findings, 0);
+}
+
+int cs_match_dedupe_one(json_t *findings)
+{
+	return dedupe(findings, 1);
 }

@@ -525,7 +525,7 @@ int cs_match_pkg_prepare(struct cs_match_pkg *p, const json_t *pkg, const char *
 }
 
 /* The coarse look-up ecosystems of a target (see cs_match_query_keys()). */
-static size_t lookup_ecosystems(char eco[2][CS_MATCH_ECOSYSTEM_MAX], const struct cs_match_pkg *p)
+size_t cs_match_lookup_ecosystems(char eco[2][CS_MATCH_ECOSYSTEM_MAX], const struct cs_match_pkg *p)
 {
 	switch (p->fam) {
 	case CS_FAM_UBUNTU:
@@ -565,7 +565,7 @@ int cs_match_query_keys(json_t **out, const json_t *pkg, const char *os_ecosyste
 		return cs_err_set(CS_ENOMEM, "out of memory");
 	if ((r = cs_match_pkg_prepare(p, pkg, os_ecosystem)) != 0)
 		goto out;
-	ne = lookup_ecosystems(eco, p);
+	ne = cs_match_lookup_ecosystems(eco, p);
 	a = json_array();
 	if (a == NULL) {
 		r = cs_err_set(CS_ENOMEM, "out of memory");

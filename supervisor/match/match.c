@@ -10,54 +10,27 @@
  * comparisons per range and no allocation, whatever the record holds.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/errors.h"
 #include "supervisor/match/match_internal.h"
-
-enum ev_kind { EV_NONE = 0, EV_INTRO, EV_FIXED, EV_LAST, EV_LIMIT };
-
-static const char *const ev_names[] = {"", "introduced", "fixed", "last_affected", "limit"};
-
-#define REASON_MAX 900
 
 struct range_eval {
 	int status;               /* 1 affected, 0 not, -1 could not be evaluated */
 	const char *lower;        /* the introduced event that made it affected */
 	const char *fixed;        /* lowest fixed > v, or NULL */
 	const char *upper;        /* nearest bound above v, or NULL */
-	enum ev_kind upper_kind;
-	char why[REASON_MAX];     /* status -1: what failed */
+	int upper_kind;
+	char why[CS_MATCH_REASON_MAX];  /* status -1: what failed */
 };
 
 static int vcmp(int *out, enum cs_verscheme s, const char *a, const char *b)
 {
 	return cs_vercmp_flags(out, s, a, b, CS_VERCMP_LENIENT);
-}
-
-/* One event object: exactly one of the four kinds, a string value. */
-static enum ev_kind ev_parse(const json_t *e, const char **val)
-{
-	enum ev_kind k = EV_NONE;
-	int i, n = 0;
-
-	*val = NULL;
-	if (!json_is_object(e))
-		return EV_NONE;
-	for (i = EV_INTRO; i <= EV_LIMIT; i++) {
-		json_t *v = json_object_get(e, ev_names[i]);
-
-		if (v == NULL)
-			continue;
-		if (!json_is_string(v) || json_string_length(v) == 0)
-			return EV_NONE;
-		n++;
-		k = (enum ev_kind)i;
-		*val = json_string_value(v);
-	}
-	return n == 1 ? k : EV_NONE;
 }
 
 static int fail(struct range_eval *re, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -74,42 +47,44 @@ static int fail(struct range_eval *re, const char *fmt, ...)
 }
 
 /* "introduced: 0" sorts before every version and is <= every version. */
-static int is_zero_intro(enum ev_kind k, const char *val)
+static int is_zero_intro(int k, const char *val)
 {
-	return k == EV_INTRO && strcmp(val, "0") == 0;
+	return k == CS_EV_INTRO && strcmp(val, "0") == 0;
 }
 
 /*
  * Evaluates one SEMVER or ECOSYSTEM range for v (already known to be a
- * version the scheme can order).
+ * version the scheme can order). A damaged form is CS_EDB; everything else
+ * is re->status.
  */
-static int eval_range(struct range_eval *re, const json_t *range, enum cs_verscheme s, const char *v)
+static int eval_range(struct range_eval *re, const struct cs_match_range *range, enum cs_verscheme s,
+		      const char *v)
 {
-	const json_t *events = json_object_get(range, "events");
-	size_t i, n;
-	int c, has_limit = 0, before_limit = 0;
-	enum ev_kind bk = EV_NONE;
-	const char *bv = NULL;
+	struct cs_match_rd ev = range->events;
+	uint32_t i, n = range->nevents;
+	int c, k, bk = CS_EV_NONE, has_limit = 0, before_limit = 0;
+	const char *bv = NULL, *val;
 
-	memset(re, 0, sizeof(*re));
-	if (!json_is_array(events) || json_array_size(events) == 0)
-		return fail(re, "range has no events");
-	n = json_array_size(events);
+	re->status = 0;
+	re->lower = re->fixed = re->upper = NULL;
+	re->upper_kind = CS_EV_NONE;
+	re->why[0] = '\0';
+	if (n == 0)
+		return fail(re, "range has no events"), 0;
 
 	for (i = 0; i < n; i++) {
-		const char *val;
-		enum ev_kind k = ev_parse(json_array_get(events, i), &val);
-
-		if (k == EV_NONE)
-			return fail(re, "event %zu is not exactly one of introduced/fixed/last_affected/limit", i);
-		if (k == EV_LIMIT) {
+		if (cs_match_event_next(&k, &val, &ev) != 0)
+			return CS_EDB;
+		if (k == CS_EV_NONE)
+			return fail(re, "event %u is not exactly one of introduced/fixed/last_affected/limit", i), 0;
+		if (k == CS_EV_LIMIT) {
 			has_limit = 1;
 			if (strchr(val, '*') != NULL) { /* "*" is infinity */
 				before_limit = 1;
 				continue;
 			}
 			if (vcmp(&c, s, v, val) != 0)
-				return fail(re, "limit \"%.200s\": %.600s", val, cs_err_msg());
+				return fail(re, "limit \"%.200s\": %.600s", val, cs_err_msg()), 0;
 			if (c < 0)
 				before_limit = 1;
 			continue;
@@ -119,8 +94,8 @@ static int eval_range(struct range_eval *re, const json_t *range, enum cs_versch
 			c = 1;
 		} else {
 			if (vcmp(&c, s, v, val) != 0)
-				return fail(re, "event \"%.200s\": %.600s", val, cs_err_msg());
-			if (k == EV_LAST)
+				return fail(re, "event \"%.200s\": %.600s", val, cs_err_msg()), 0;
+			if (k == CS_EV_LAST)
 				c = c > 0 ? 1 : -1;
 			else
 				c = c >= 0 ? 1 : -1;
@@ -128,7 +103,7 @@ static int eval_range(struct range_eval *re, const json_t *range, enum cs_versch
 		if (c < 0)
 			continue;
 		/* Is it the greatest firing event so far (ties: later wins)? */
-		if (bk == EV_NONE || is_zero_intro(bk, bv)) {
+		if (bk == CS_EV_NONE || is_zero_intro(bk, bv)) {
 			/* Nothing sorts below "introduced: 0"; equal ones keep order. */
 			bk = k;
 			bv = val;
@@ -137,34 +112,28 @@ static int eval_range(struct range_eval *re, const json_t *range, enum cs_versch
 		if (is_zero_intro(k, val))
 			continue;
 		if (vcmp(&c, s, val, bv) != 0)
-			return fail(re, "event \"%.200s\": %.600s", val, cs_err_msg());
+			return fail(re, "event \"%.200s\": %.600s", val, cs_err_msg()), 0;
 		if (c >= 0) {
 			bk = k;
 			bv = val;
 		}
 	}
-	if (has_limit && !before_limit) {
-		re->status = 0;
+	if ((has_limit && !before_limit) || bk != CS_EV_INTRO)
 		return 0;
-	}
-	if (bk != EV_INTRO) {
-		re->status = 0;
-		return 0;
-	}
 	re->status = 1;
 	re->lower = bv;
 	/* The nearest bound above v, and the lowest fix above v. */
+	ev = range->events;
 	for (i = 0; i < n; i++) {
-		const char *val;
-		enum ev_kind k = ev_parse(json_array_get(events, i), &val);
-
-		if (k == EV_INTRO || (k == EV_LIMIT && strchr(val, '*') != NULL))
+		if (cs_match_event_next(&k, &val, &ev) != 0)
+			return CS_EDB;
+		if (k == CS_EV_INTRO || (k == CS_EV_LIMIT && strchr(val, '*') != NULL))
 			continue;
 		if (vcmp(&c, s, val, v) != 0)
-			return fail(re, "event \"%.200s\": %.600s", val, cs_err_msg());
-		if (c < 0 || (c == 0 && k != EV_LAST))
+			return fail(re, "event \"%.200s\": %.600s", val, cs_err_msg()), 0;
+		if (c < 0 || (c == 0 && k != CS_EV_LAST))
 			continue;
-		if (k == EV_FIXED) {
+		if (k == CS_EV_FIXED) {
 			if (re->fixed == NULL || (vcmp(&c, s, val, re->fixed) == 0 && c < 0))
 				re->fixed = val;
 		}
@@ -178,20 +147,12 @@ static int eval_range(struct range_eval *re, const json_t *range, enum cs_versch
 
 /* ------------------------------------------------------------------ */
 
-struct cand {
-	const json_t *entry;
-	const json_t *range;      /* NULL: matched through affected[].versions */
-	size_t lookup;
-	const char *fixed;
-	char reason[REASON_MAX];
-};
-
 static int note(json_t *notes, const char *id, const char *name, const char *version, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
 static int note(json_t *notes, const char *id, const char *name, const char *version, const char *fmt, ...)
 {
-	char why[REASON_MAX];
+	char why[CS_MATCH_REASON_MAX];
 	va_list ap;
 	json_t *o;
 
@@ -206,25 +167,29 @@ static int note(json_t *notes, const char *id, const char *name, const char *ver
 	return 0;
 }
 
-static void describe(char *out, size_t n, const struct range_eval *re, const char *v)
+static void describe(char *out, size_t n, const struct cs_match_hit *h, const char *v)
 {
-	if (re->upper == NULL)
-		snprintf(out, n, "introduced %.200s <= %.200s (no fix or end of range)", re->lower, v);
+	if (!h->has_range)
+		snprintf(out, n, "%.200s is listed in affected[].versions", v);
+	else if (h->upper == NULL)
+		snprintf(out, n, "introduced %.200s <= %.200s (no fix or end of range)", h->lower, v);
 	else
-		snprintf(out, n, "introduced %.200s <= %.200s %s %s %.200s", re->lower, v,
-			 re->upper_kind == EV_LAST ? "<=" : "<", ev_names[re->upper_kind], re->upper);
+		snprintf(out, n, "introduced %.200s <= %.200s %s %s %.200s", h->lower, v,
+			 h->upper_kind == CS_EV_LAST ? "<=" : "<", cs_match_ev_name(h->upper_kind), h->upper);
 }
 
-static int in_versions(const json_t *versions, enum cs_verscheme s, const char *v, int v_ok)
+/* 1 listed, 0 not, CS_EDB damaged. */
+static int in_versions(const struct cs_match_entry *e, enum cs_verscheme s, const char *v, int v_ok)
 {
-	size_t i;
+	struct cs_match_rd r = e->versions;
+	uint32_t i;
 	int c;
 
-	if (!json_is_array(versions))
-		return 0;
-	for (i = 0; i < json_array_size(versions); i++) {
-		const char *x = json_string_value(json_array_get(versions, i));
+	for (i = 0; i < e->nversions; i++) {
+		const char *x = cs_match_rd_str(&r);
 
+		if (r.bad)
+			return cs_err_set(CS_EDB, "compiled versions list is damaged");
 		if (x == NULL)
 			continue;
 		if (strcmp(x, v) == 0)
@@ -238,11 +203,11 @@ static int in_versions(const json_t *versions, enum cs_verscheme s, const char *
 
 /* Keeps the candidate whose fix is highest: escaping every matched range
  * takes at least that version. A candidate with a fix beats one without. */
-static int better(const struct cand *a, const struct cand *b, enum cs_verscheme s)
+static int better(const struct range_eval *a, const struct cs_match_hit *b, enum cs_verscheme s)
 {
 	int c;
 
-	if (b->entry == NULL)
+	if (!b->found)
 		return 1;
 	if (a->fixed == NULL)
 		return 0;
@@ -251,10 +216,152 @@ static int better(const struct cand *a, const struct cand *b, enum cs_verscheme 
 	return vcmp(&c, s, a->fixed, b->fixed) == 0 && c > 0;
 }
 
-static json_t *copy_or_empty(const json_t *v)
+static int cmp_entry(const void *a, const void *b)
 {
-	return json_is_array(v) ? json_deep_copy(v) : json_array();
+	const struct cs_match_entry *x = a, *y = b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
 }
+
+/* The entries of a record's rows, each once, by index: *out points either
+ * at one (stack) entry array or a malloc'd one (*heap set). */
+static int gather(struct cs_match_entry **out, size_t *n, int *heap, struct cs_match_entry *stack, size_t cap,
+		  const struct cs_match_row *rows, size_t nrows)
+{
+	size_t total = 0, i, k = 0, w;
+	struct cs_match_entry *a = stack;
+	int r;
+
+	*heap = 0;
+	for (i = 0; i < nrows; i++)
+		total += rows[i].nentries;
+	if (total > cap) {
+		if (total > SIZE_MAX / sizeof(*a) || (a = malloc(total * sizeof(*a))) == NULL)
+			return cs_err_set(CS_ENOMEM, "out of memory");
+		*heap = 1;
+	}
+	for (i = 0; i < nrows; i++) {
+		struct cs_match_rd rd = rows[i].entries;
+
+		for (uint32_t j = 0; j < rows[i].nentries; j++)
+			if ((r = cs_match_entry_next(&a[k++], &rd)) != 0) {
+				if (*heap)
+					free(a);
+				*heap = 0;
+				return r;
+			}
+	}
+	if (nrows > 1) {
+		qsort(a, k, sizeof(*a), cmp_entry);
+		for (i = 0, w = 0; i < k; i++)
+			if (w == 0 || a[w - 1].index != a[i].index)
+				a[w++] = a[i];
+		k = w;
+	}
+	*out = a;
+	*n = k;
+	return 0;
+}
+
+int cs_match_eval_rows(struct cs_match_hit *best, const struct cs_match_pkg *p, struct cs_match_vstate *vs,
+		       const struct cs_match_row *rows, size_t nrows, json_t *notes)
+{
+	struct cs_match_entry stack[8], *ents = NULL;
+	struct range_eval re;
+	const char *id = nrows > 0 ? rows[0].id : "?";
+	int r, heap = 0, noted[CS_MATCH_LOOKUPS_MAX] = {0};
+	size_t i, k, nents = 0;
+
+	memset(best, 0, sizeof(*best));
+	if ((r = gather(&ents, &nents, &heap, stack, sizeof(stack) / sizeof(stack[0]), rows, nrows)) != 0)
+		return r;
+	for (i = 0; i < nents; i++) {
+		const struct cs_match_entry *e = &ents[i];
+
+		/* OS packages only ever meet their own release's entries. */
+		if (!cs_match_ecosystem_applies(p->target, e->eco))
+			continue;
+		for (k = 0; k < p->nlookups; k++) {
+			const char *v = p->lookups[k].version;
+			struct cs_match_rd rr = e->ranges;
+			int v_ok;
+
+			if (!cs_match_names_equal(p->names, e->name, p->lookups[k].name))
+				continue;
+			if (vs->ok[k] < 0) {
+				vs->ok[k] = cs_version_check(p->scheme, v, CS_VERCMP_LENIENT) == 0;
+				snprintf(vs->why[k], sizeof(vs->why[k]), "%s", vs->ok[k] ? "" : cs_err_msg());
+			}
+			v_ok = vs->ok[k];
+			if (!v_ok && !noted[k]) {
+				noted[k] = 1;
+				if ((r = note(notes, id, p->lookups[k].name, v,
+					      "installed version cannot be ordered, ranges not evaluated: %.600s",
+					      vs->why[k])) != 0)
+					goto out;
+			}
+			for (uint32_t j = 0; j < e->nranges; j++) {
+				struct cs_match_range g;
+				enum cs_verscheme s;
+
+				if ((r = cs_match_range_next(&g, &rr)) != 0)
+					goto out;
+				if (g.type != NULL && strcmp(g.type, "GIT") == 0)
+					continue; /* needs the repository's commit graph */
+				if (g.type == NULL || (strcmp(g.type, "SEMVER") != 0 && strcmp(g.type, "ECOSYSTEM") != 0)) {
+					if ((r = note(notes, id, p->lookups[k].name, v, "range type \"%.64s\" is not evaluated",
+						      g.type ? g.type : "(none)")) != 0)
+						goto out;
+					continue;
+				}
+				s = strcmp(g.type, "SEMVER") == 0 ? p->semver : p->scheme;
+				if (!v_ok)
+					continue;
+				if (s != p->scheme) {
+					if (vs->semver_ok[k] < 0)
+						vs->semver_ok[k] = cs_version_check(s, v, CS_VERCMP_LENIENT) == 0;
+					if (!vs->semver_ok[k])
+						continue;
+				}
+				if ((r = eval_range(&re, &g, s, v)) != 0)
+					goto out;
+				if (re.status < 0) {
+					if ((r = note(notes, id, p->lookups[k].name, v, "range not evaluated: %.600s", re.why)) != 0)
+						goto out;
+					continue;
+				}
+				if (re.status != 1 || !better(&re, best, s))
+					continue;
+				best->found = 1;
+				best->lookup = k;
+				best->entry = *e;
+				best->has_range = 1;
+				best->range = g;
+				best->fixed = re.fixed;
+				best->lower = re.lower;
+				best->upper = re.upper;
+				best->upper_kind = re.upper_kind;
+			}
+			if (!best->found) {
+				if ((r = in_versions(e, p->scheme, v, v_ok)) < 0)
+					goto out;
+				if (r == 1) {
+					memset(best, 0, sizeof(*best));
+					best->found = 1;
+					best->lookup = k;
+					best->entry = *e;
+				}
+			}
+		}
+	}
+	r = 0;
+out:
+	if (heap)
+		free(ents);
+	return r;
+}
+
+/* ---- findings -------------------------------------------------------------- */
 
 static const char *const pkg_fields[] = {
 	"kind", "name", "version", "arch", "source_name", "source_version", "origin", "epoch",
@@ -262,7 +369,7 @@ static const char *const pkg_fields[] = {
 	"db", "layer",
 };
 
-static json_t *pkg_copy(const json_t *pkg)
+json_t *cs_match_pkg_copy(const json_t *pkg)
 {
 	json_t *o = json_object(), *v;
 	size_t k;
@@ -298,23 +405,17 @@ static int add_dsev(json_t *a, const char *source, const char *type, const char 
 	return 0;
 }
 
-static const char *urgency_of(const json_t *entry)
-{
-	const char *u = cs_match_jstr(json_object_get(entry, "ecosystem_specific"), "urgency");
-
-	return u != NULL ? u : cs_match_jstr(json_object_get(entry, "database_specific"), "urgency");
-}
-
-/* Distribution ratings (docs/matching.md, "Severity"). */
-static int distro_severity(json_t *a, enum cs_match_family fam, const json_t *record, const json_t *entry)
+/* Distribution ratings (docs/matching.md, "Severity"). sevs: the record's
+ * and the entry's OSV severity arrays (either may be NULL). */
+static int distro_severity(json_t *a, enum cs_match_family fam, const struct cs_match_header *h,
+			   const struct cs_match_entry *e, const json_t *sevs[2])
 {
 	static const char *const rh[] = {"Critical", "Important", "Moderate", "Low"};
-	const json_t *sevs[2] = {json_object_get(record, "severity"), json_object_get(entry, "severity")};
 	const char *s;
 	size_t i, k;
 
 	if (fam == CS_FAM_DEBIAN)
-		return add_dsev(a, "Debian", "urgency", urgency_of(entry));
+		return add_dsev(a, "Debian", "urgency", e->urgency);
 	if (fam == CS_FAM_UBUNTU) {
 		for (k = 0; k < 2; k++)
 			for (i = 0; json_is_array(sevs[k]) && i < json_array_size(sevs[k]); i++) {
@@ -328,13 +429,11 @@ static int distro_severity(json_t *a, enum cs_match_family fam, const json_t *re
 		return 0;
 	}
 	if (fam == CS_FAM_REDHAT) {
-		s = cs_match_jstr(json_object_get(entry, "database_specific"), "severity");
-		if (s == NULL)
-			s = cs_match_jstr(json_object_get(record, "database_specific"), "severity");
+		s = e->ds_severity != NULL ? e->ds_severity : h->ds_severity;
 		if (s != NULL)
 			return add_dsev(a, "Red Hat", "severity", s);
 		/* RHSA summaries start with the rating: "Important: openssl security update". */
-		s = cs_match_jstr(record, "summary");
+		s = h->summary;
 		for (k = 0; s != NULL && k < sizeof(rh) / sizeof(rh[0]); k++) {
 			size_t l = strlen(rh[k]);
 
@@ -353,82 +452,203 @@ static json_t *database_of(const char *id)
 	return l > 0 && id[l] != '\0' ? json_stringn(id, l) : json_null();
 }
 
-static int build(json_t **finding, const json_t *record, const json_t *pkg, const struct cs_match_pkg *p,
-		 const struct cand *c)
+static json_t *parse_or_null(const char *text)
 {
-	const char *id = cs_match_jstr(record, "id");
-	const struct cs_match_lookup *lk = &p->lookups[c->lookup];
-	const json_t *rt = c->range ? json_object_get(c->range, "type") : NULL;
+	return text != NULL ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+void cs_match_recjson_clear(struct cs_match_recjson *j)
+{
+	json_decref(j->aliases);
+	json_decref(j->severity);
+	json_decref(j->upstream);
+	json_decref(j->id);
+	json_decref(j->summary);
+	json_decref(j->adv);
+	memset(j, 0, sizeof(*j));
+}
+
+void cs_match_pkgjson_clear(struct cs_match_pkgjson *j)
+{
+	size_t k;
+
+	json_decref(j->copy);
+	json_decref(j->target);
+	for (k = 0; k < CS_MATCH_LOOKUPS_MAX; k++) {
+		json_decref(j->version[k]);
+		json_decref(j->name[k]);
+		json_decref(j->via[k]);
+	}
+	memset(j, 0, sizeof(*j));
+}
+
+static int pkgjson_make(struct cs_match_pkgjson *j, const json_t *pkg, const struct cs_match_pkg *p, size_t k)
+{
+	if (j->copy == NULL && (j->copy = cs_match_pkg_copy(pkg)) == NULL)
+		return -1;
+	if (j->target == NULL && (j->target = json_string(p->target)) == NULL)
+		return -1;
+	if (j->version[k] == NULL && (j->version[k] = json_string(p->lookups[k].version)) == NULL)
+		return -1;
+	if (j->name[k] == NULL && (j->name[k] = json_string(p->lookups[k].name)) == NULL)
+		return -1;
+	if (j->via[k] == NULL && (j->via[k] = json_string(p->lookups[k].via)) == NULL)
+		return -1;
+	return 0;
+}
+
+static int recjson_make(struct cs_match_recjson *j, const struct cs_match_header *h)
+{
+	struct cs_match_rd r = h->aliases;
+	uint32_t i;
+
+	if (j->made)
+		return 0;
+	j->aliases = json_array();
+	if (j->aliases == NULL)
+		return -1;
+	for (i = 0; i < h->naliases; i++) {
+		const char *s = cs_match_rd_str(&r);
+
+		if (s == NULL || json_array_append_new(j->aliases, json_string(s)) != 0)
+			return -1;
+	}
+	j->severity = parse_or_null(h->severity_json);
+	j->upstream = parse_or_null(h->upstream_json);
+	if ((h->severity_json != NULL && j->severity == NULL) || (h->upstream_json != NULL && j->upstream == NULL))
+		return -1;
+	j->id = json_string(h->id);
+	j->summary = h->summary != NULL ? json_string(h->summary) : NULL;
+	if (j->id == NULL || (h->summary != NULL && j->summary == NULL))
+		return -1;
+	j->made = 1;
+	return 0;
+}
+
+/* The events of the matched range, as in the record. */
+static json_t *range_events(const struct cs_match_range *g)
+{
+	struct cs_match_rd ev = g->events;
+	json_t *a = json_array();
+	const char *val;
+	int k;
+
+	for (uint32_t i = 0; a != NULL && i < g->nevents; i++) {
+		if (cs_match_event_next(&k, &val, &ev) != 0 || k == CS_EV_NONE ||
+		    json_array_append_new(a, json_pack("{s:s}", cs_match_ev_name(k), val)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *advisory(const struct cs_match_header *h, const char *url)
+{
+	return json_pack("{s:s, s:s?, s:s?, s:o, s:s?}", "id", h->id, "modified", h->modified, "published",
+			 h->published, "database", database_of(h->id), "url", url);
+}
+
+int cs_match_build_finding(json_t **finding, const struct cs_match_header *h, struct cs_match_recjson *rj,
+			   struct cs_match_pkgjson *pj, const json_t *pkg, const struct cs_match_pkg *p,
+			   const struct cs_match_hit *hit)
+{
+	const struct cs_match_lookup *lk = &p->lookups[hit->lookup];
+	const struct cs_match_entry *e = &hit->entry;
 	const char *url, *u, *fix_state, *fix_reason = NULL;
-	json_t *f = NULL, *adv, *m, *dsev, *sev;
+	const json_t *sevs[2];
+	json_t *f = NULL, *adv, *m, *dsev, *esev = NULL, *sev, *events = NULL;
+	char reason[CS_MATCH_REASON_MAX];
 	int r = CS_ENOMEM;
 
-	url = cs_match_jstr(json_object_get(c->entry, "database_specific"), "source");
-	if (url == NULL)
-		url = cs_match_jstr(json_object_get(record, "database_specific"), "source");
+	*finding = NULL;
+	if (recjson_make(rj, h) != 0 || pkgjson_make(pj, pkg, p, hit->lookup) != 0)
+		return cs_err_set(CS_ENOMEM, "out of memory building a finding");
+	if (e->severity_json != NULL && (esev = parse_or_null(e->severity_json)) == NULL)
+		return cs_err_set(CS_ENOMEM, "out of memory building a finding");
+	url = e->ds_source != NULL ? e->ds_source : h->ds_source;
 
-	fix_state = c->fixed != NULL ? "fixed" : "not-fixed";
-	u = urgency_of(c->entry);
-	if (c->fixed == NULL && p->fam == CS_FAM_DEBIAN && u != NULL &&
+	fix_state = hit->fixed != NULL ? "fixed" : "not-fixed";
+	u = e->urgency;
+	if (hit->fixed == NULL && p->fam == CS_FAM_DEBIAN && u != NULL &&
 	    (strcmp(u, "end-of-life") == 0 || strcmp(u, "unimportant") == 0)) {
 		fix_state = "will-not-fix";
 		fix_reason = strcmp(u, "end-of-life") == 0
 				     ? "Debian urgency end-of-life: the package is no longer supported in this release"
 				     : "Debian urgency unimportant: no security update is planned";
 	}
-
-	sev = json_object_get(record, "severity");
-	if (!json_is_array(sev) || json_array_size(sev) == 0)
-		sev = json_object_get(c->entry, "severity");
+	sevs[0] = rj->severity;
+	sevs[1] = esev;
+	sev = json_is_array(rj->severity) && json_array_size(rj->severity) > 0 ? rj->severity : esev;
 	dsev = json_array();
-	if (dsev == NULL || distro_severity(dsev, p->fam, record, c->entry) != 0) {
+	if (dsev == NULL || distro_severity(dsev, p->fam, h, e, sevs) != 0) {
 		json_decref(dsev);
+		json_decref(esev);
 		return cs_err_set(CS_ENOMEM, "out of memory");
 	}
+	if (hit->has_range && (events = range_events(&hit->range)) == NULL) {
+		json_decref(dsev);
+		json_decref(esev);
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	}
+	describe(reason, sizeof(reason), hit, lk->version);
 
-	adv = json_pack("{s:s, s:O?, s:O?, s:o, s:s?}", "id", id, "modified", json_object_get(record, "modified"),
-			"published", json_object_get(record, "published"), "database", database_of(id), "url", url);
-	m = json_pack("{s:s, s:s, s:s?, s:s, s:o, s:s}", "via", lk->via, "looked_up", lk->name, "ecosystem",
-		      cs_match_jstr(json_object_get(c->entry, "package"), "ecosystem"), "range_type",
-		      c->range ? (json_is_string(rt) ? json_string_value(rt) : "?") : "versions", "range",
-		      c->range ? json_deep_copy(json_object_get(c->range, "events")) : json_null(), "reason",
-		      c->reason);
-	f = json_pack("{s:s, s:o, s:s?, s:o, s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:o}", "id", id, "aliases",
-		      copy_or_empty(json_object_get(record, "aliases")), "summary", cs_match_jstr(record, "summary"),
-		      "package", pkg_copy(pkg), "ecosystem", p->target, "installed_version", lk->version,
-		      "fixed_version", c->fixed, "fix_state", fix_state, "severity", copy_or_empty(sev),
-		      "distro_severity", dsev, "advisory", adv, "match", m);
+	/* The advisory object is the record's own unless the entry names
+	 * another source; then it is this finding's. */
+	if (e->ds_source == NULL) {
+		if (rj->adv == NULL)
+			rj->adv = advisory(h, h->ds_source);
+		adv = json_incref(rj->adv);
+	} else {
+		adv = advisory(h, url);
+	}
+	m = json_pack("{s:O, s:O, s:s, s:s, s:o, s:s}", "via", pj->via[hit->lookup], "looked_up",
+		      pj->name[hit->lookup], "ecosystem", e->eco, "range_type",
+		      hit->has_range ? (hit->range.type != NULL ? hit->range.type : "?") : "versions", "range",
+		      events != NULL ? events : json_null(), "reason", reason);
+	events = NULL;
+	f = json_pack("{s:O, s:O, s:O?, s:O, s:O, s:O, s:s?, s:s, s:o, s:o, s:o, s:o}", "id", rj->id, "aliases",
+		      rj->aliases, "summary", rj->summary, "package", pj->copy, "ecosystem", pj->target,
+		      "installed_version", pj->version[hit->lookup], "fixed_version", hit->fixed, "fix_state",
+		      fix_state, "severity", json_is_array(sev) ? json_incref(sev) : json_array(), "distro_severity",
+		      dsev, "advisory", adv, "match", m);
 	dsev = NULL;
 	if (f == NULL)
 		goto out;
 	if (fix_reason != NULL && json_object_set_new(f, "fix_state_reason", json_string(fix_reason)) != 0)
 		goto out;
-	if (json_is_array(json_object_get(record, "upstream")) &&
-	    json_object_set_new(f, "upstream", json_deep_copy(json_object_get(record, "upstream"))) != 0)
+	if (json_is_array(rj->upstream) && json_object_set(f, "upstream", rj->upstream) != 0)
 		goto out;
 	*finding = f;
 	f = NULL;
 	r = 0;
 out:
 	json_decref(f);
+	json_decref(esev);
 	return r == 0 ? 0 : cs_err_set(r, "out of memory building a finding (or text that is not UTF-8)");
 }
+
+/* ---- one JSON record --------------------------------------------------------- */
 
 int cs_match_record(json_t **finding, const json_t *record, const json_t *pkg, const char *ecosystem,
 		    json_t *notes)
 {
 	struct cs_match_pkg *p = NULL;
-	struct cand *best = NULL, *cur = NULL;
-	struct range_eval *re = NULL;
+	struct cs_match_vstate vs;
+	struct cs_match_hit *hit = NULL;
+	struct cs_match_header h;
+	struct cs_match_row row;
+	struct cs_match_recjson rj = {0};
+	struct cs_match_pkgjson pj = {0};
+	struct cs_buf hb, rb;
 	const json_t *affected, *w;
-	const char *id;
-	int r, v_ok[CS_MATCH_LOOKUPS_MAX], v_checked[CS_MATCH_LOOKUPS_MAX];
-	size_t i, j, k;
+	size_t *idx = NULL, n, i;
+	int r;
 
 	if (finding == NULL)
 		return cs_err_set(CS_EINVAL, "no output");
 	*finding = NULL;
-	if (record == NULL || !json_is_object(record) || (id = cs_match_jstr(record, "id")) == NULL)
+	if (record == NULL || !json_is_object(record) || cs_match_jstr(record, "id") == NULL)
 		return cs_err_set(CS_EFORMAT, "OSV record is not an object with an id");
 	/* A withdrawn record no longer claims anything. */
 	w = json_object_get(record, "withdrawn");
@@ -437,89 +657,37 @@ int cs_match_record(json_t **finding, const json_t *record, const json_t *pkg, c
 	affected = json_object_get(record, "affected");
 	if (!json_is_array(affected))
 		return 0;
-
+	cs_buf_init(&hb, SIZE_MAX / 2);
+	cs_buf_init(&rb, SIZE_MAX / 2);
+	n = json_array_size(affected);
 	p = malloc(sizeof(*p));
-	best = calloc(1, sizeof(*best));
-	cur = calloc(1, sizeof(*cur));
-	re = malloc(sizeof(*re));
-	if (p == NULL || best == NULL || cur == NULL || re == NULL) {
+	hit = malloc(sizeof(*hit));
+	idx = malloc((n > 0 ? n : 1) * sizeof(*idx));
+	if (p == NULL || hit == NULL || idx == NULL) {
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((r = cs_match_pkg_prepare(p, pkg, ecosystem)) != 0)
 		goto out;
-	memset(v_checked, 0, sizeof(v_checked));
-	memset(v_ok, 0, sizeof(v_ok));
-
-	for (i = 0; i < json_array_size(affected); i++) {
-		const json_t *entry = json_array_get(affected, i);
-		const json_t *package = json_object_get(entry, "package");
-		const json_t *ranges = json_object_get(entry, "ranges");
-		const char *eco = cs_match_jstr(package, "ecosystem");
-		const char *name = cs_match_jstr(package, "name");
-
-		/* OS packages only ever meet their own release's entries. */
-		if (eco == NULL || name == NULL || !cs_match_ecosystem_applies(p->target, eco))
-			continue;
-		for (k = 0; k < p->nlookups; k++) {
-			const char *v = p->lookups[k].version;
-
-			if (!cs_match_names_equal(p->names, name, p->lookups[k].name))
-				continue;
-			if (!v_checked[k]) {
-				v_checked[k] = 1;
-				v_ok[k] = cs_version_check(p->scheme, v, CS_VERCMP_LENIENT) == 0;
-				if (!v_ok[k] && (r = note(notes, id, p->lookups[k].name, v,
-							  "installed version cannot be ordered, ranges not evaluated: %.600s",
-							  cs_err_msg())) != 0)
-					goto out;
-			}
-			for (j = 0; json_is_array(ranges) && j < json_array_size(ranges); j++) {
-				const json_t *range = json_array_get(ranges, j);
-				const char *type = cs_match_jstr(range, "type");
-				enum cs_verscheme s;
-
-				if (type != NULL && strcmp(type, "GIT") == 0)
-					continue; /* needs the repository's commit graph */
-				if (type == NULL || (strcmp(type, "SEMVER") != 0 && strcmp(type, "ECOSYSTEM") != 0)) {
-					if ((r = note(notes, id, p->lookups[k].name, v, "range type \"%.64s\" is not evaluated",
-						      type ? type : "(none)")) != 0)
-						goto out;
-					continue;
-				}
-				s = strcmp(type, "SEMVER") == 0 ? p->semver : p->scheme;
-				if (!v_ok[k] || (s != p->scheme && cs_version_check(s, v, CS_VERCMP_LENIENT) != 0))
-					continue;
-				if (eval_range(re, range, s, v) != 0) {
-					if ((r = note(notes, id, p->lookups[k].name, v, "range not evaluated: %.600s", re->why)) != 0)
-						goto out;
-					continue;
-				}
-				if (re->status != 1)
-					continue;
-				memset(cur, 0, sizeof(*cur));
-				cur->entry = entry;
-				cur->range = range;
-				cur->lookup = k;
-				cur->fixed = re->fixed;
-				describe(cur->reason, sizeof(cur->reason), re, v);
-				if (better(cur, best, s))
-					memcpy(best, cur, sizeof(*best));
-			}
-			if (best->entry == NULL && in_versions(json_object_get(entry, "versions"), p->scheme, v, v_ok[k])) {
-				best->entry = entry;
-				best->range = NULL;
-				best->lookup = k;
-				best->fixed = NULL;
-				snprintf(best->reason, sizeof(best->reason), "%.200s is listed in affected[].versions", v);
-			}
-		}
-	}
-	r = best->entry != NULL ? build(finding, record, pkg, p, best) : 0;
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	if ((r = cs_match_compile_row(&rb, record, idx, n)) != 0 ||
+	    (r = cs_match_row_read(&row, rb.data, rb.len)) != 0)
+		goto out;
+	memset(vs.ok, -1, sizeof(vs.ok));
+	memset(vs.semver_ok, -1, sizeof(vs.semver_ok));
+	if ((r = cs_match_eval_rows(hit, p, &vs, &row, 1, notes)) != 0 || !hit->found)
+		goto out;
+	if ((r = cs_match_compile_header(&hb, record)) != 0 || (r = cs_match_header_read(&h, hb.data, hb.len)) != 0)
+		goto out;
+	r = cs_match_build_finding(finding, &h, &rj, &pj, pkg, p, hit);
 out:
+	cs_match_pkgjson_clear(&pj);
+	cs_match_recjson_clear(&rj);
+	cs_buf_free(&hb);
+	cs_buf_free(&rb);
+	free(idx);
+	free(hit);
 	free(p);
-	free(best);
-	free(cur);
-	free(re);
 	return r;
 }

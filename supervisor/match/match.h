@@ -89,4 +89,67 @@ int cs_match_record(json_t **finding, const json_t *record, const json_t *pkg,
  */
 int cs_match_dedupe(json_t *findings);
 
+/* ---- Compiled records (docs/matching.md, "Compiled records") ----------
+ *
+ * A vulnerability database stores each record twice over for matching: one
+ * header (what a finding and the alias merge need: id, aliases, summary,
+ * times, severity, upstream) and one row per (ecosystem, package name) the
+ * record's affected[] entries name (those entries, already split into ranges
+ * and events). Matching then needs no JSON parse and no allocation per
+ * (package, record) pair; only a match builds JSON. Both forms are opaque
+ * byte strings made here and read here; a reader checks every length, so a
+ * damaged form is CS_EDB, never a crash. cs_match_record() runs the same
+ * evaluation on a record it compiles on the fly.
+ */
+struct cs_buf;
+
+/* Appends the header of record (an OSV object with an id) to out. */
+int cs_match_compile_header(struct cs_buf *out, const json_t *record);
+
+/* Appends a row made of the affected[] entries of record at the given
+ * indices (ascending; entries without a package name and ecosystem are
+ * left out) to out. */
+int cs_match_compile_row(struct cs_buf *out, const json_t *record, const size_t *entries, size_t n);
+
+/*
+ * What cs_match_inventory() asks of a database.
+ * rows: calls cb once per row whose ecosystem is covered by ecosystem
+ *   (cs_match_ecosystem_covers(); a key without ':' covers the whole base
+ *   ecosystem) and whose package name is name (as the database keys names),
+ *   in any order. row is borrowed for the callback. A non-zero return
+ *   from cb is returned. (Findings come out in record id order whatever
+ *   the order of the rows.)
+ * header: the header of record rec, borrowed until the next call.
+ */
+struct cs_match_source {
+	void *ctx;
+	int (*rows)(void *ctx, const char *ecosystem, const char *name,
+		    int (*cb)(void *cbctx, long long rec, const void *row, size_t len), void *cbctx);
+	int (*header)(void *ctx, long long rec, const void **hdr, size_t *len);
+	/* Optional (both or neither): another source over the same data, for
+	 * another thread, and its release. With them, a large inventory is
+	 * matched on up to CS_MATCH_THREADS threads (same result, same order). */
+	int (*again)(void *ctx, void **out);
+	void (*release)(void *ctx);
+};
+
+/* Threads cs_match_inventory() uses at most, and the fewest packages a
+ * thread is given. */
+#define CS_MATCH_THREADS 4
+#define CS_MATCH_THREAD_MIN 500
+
+/*
+ * Matches every package of packages (an inventory's "packages" array)
+ * against src: what cs_match_query_keys() + cs_match_record() per record +
+ * cs_match_dedupe() do, with the same findings in the same order (a package's
+ * findings are merged among themselves). os_ecosystem as for
+ * cs_match_query_keys() (NULL: OS packages are not matched). Findings are
+ * appended to findings, notes to notes (a record that cannot be evaluated
+ * is a note {"id", "reason"}, never an error); *matched (may be NULL) counts
+ * the packages that were looked up. Errors: CS_ENOMEM, CS_EDB (a damaged
+ * compiled form or a source error), CS_EINVAL.
+ */
+int cs_match_inventory(json_t *findings, json_t *notes, size_t *matched, const json_t *packages,
+		       const char *os_ecosystem, const struct cs_match_source *src);
+
 #endif

@@ -152,91 +152,54 @@ int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct 
 	return 0;
 }
 
-struct lookup_ctx {
-	const json_t *pkg;
-	const char *eco;
-	json_t *findings;
-	json_t *notes;
-	json_t *seen;     /* record ids already matched for this package */
-	int err;
-};
-
-static int on_record(void *vctx, json_t *record)
+/* The database side of cs_match_inventory(). */
+static int src_rows(void *ctx, const char *ecosystem, const char *name,
+		    int (*cb)(void *cbctx, long long rec, const void *row, size_t len), void *cbctx)
 {
-	struct lookup_ctx *c = vctx;
-	const char *id = json_string_value(json_object_get(record, "id"));
-	json_t *f = NULL;
-	int r;
+	return cs_vulndb_rows(ctx, ecosystem, name, cb, cbctx);
+}
 
-	if (id == NULL || json_object_get(c->seen, id) != NULL)
-		return 0;   /* found through two keys (binary and source name) */
-	json_object_set_new(c->seen, id, json_true());
-	r = cs_match_record(&f, record, c->pkg, c->eco, c->notes);
-	if (r == CS_ENOMEM)
-		return r;
-	if (r != 0) {
-		/* one bad record never hides the others: say so and go on */
-		json_array_append_new(c->notes, json_pack("{s:s, s:s}", "id", id, "reason",
-							  cs_err_msg()));
-		return 0;
-	}
-	if (f != NULL)
-		json_array_append_new(c->findings, f);
-	return 0;
+static int src_header(void *ctx, long long rec, const void **hdr, size_t *len)
+{
+	return cs_vulndb_header(ctx, rec, hdr, len);
+}
+
+static int src_again(void *ctx, void **out)
+{
+	struct cs_vulndb *db2 = NULL;
+	int r = cs_vulndb_open_again(&db2, ctx);
+
+	*out = db2;
+	return r;
+}
+
+static void src_release(void *ctx)
+{
+	cs_vulndb_close(ctx);
 }
 
 int cs_scan_match(json_t **out, const json_t *inventory, struct cs_vulndb *db)
 {
 	char eco[CS_MATCH_ECOSYSTEM_MAX];
 	const json_t *os = json_object_get(inventory, "os");
-	json_t *findings = json_array(), *notes = json_array(), *pkg, *doc = NULL;
-	struct cs_vulndb_session *ses = NULL;
+	json_t *findings = json_array(), *notes = json_array(), *doc = NULL;
+	struct cs_match_source src = { db, src_rows, src_header, src_again, src_release };
 	int supported, r = 0;
 	char reason[512] = "";
-	size_t i, matched = 0;
+	size_t matched = 0;
 
 	*out = NULL;
 	if (findings == NULL || notes == NULL) {
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
-	/* One session for the scan: each record is parsed once however many
-	 * packages it is returned for. */
-	if ((r = cs_vulndb_session_open(&ses, db, 0)) != 0)
-		goto out;
 	supported = cs_match_ecosystem_for_os(eco, sizeof(eco), json_is_object(os) ? os : NULL) == 0;
 	if (!supported)
 		snprintf(reason, sizeof(reason), "%s", cs_err_msg());
-	json_array_foreach(json_object_get(inventory, "packages"), i, pkg) {
-		json_t *keys = NULL, *key;
-		struct lookup_ctx c;
-		size_t k;
-
-		if (cs_match_query_keys(&keys, pkg, supported ? eco : NULL) != 0) {
-			json_decref(keys);
-			continue;   /* an OS package of an unsupported OS: said once, above */
-		}
-		memset(&c, 0, sizeof(c));
-		c.pkg = pkg;
-		c.eco = supported ? eco : NULL;
-		c.findings = findings;
-		c.notes = notes;
-		c.seen = json_object();
-		json_array_foreach(keys, k, key) {
-			r = cs_vulndb_session_lookup(ses,
-						     json_string_value(json_object_get(key, "ecosystem")),
-						     json_string_value(json_object_get(key, "name")),
-						     on_record, &c);
-			if (r != 0)
-				break;
-		}
-		json_decref(c.seen);
-		json_decref(keys);
-		if (r != 0)
-			goto out;
-		matched++;
-	}
-	if ((r = cs_match_dedupe(findings)) != 0)
+	/* Packages of an OS the data does not cover are not looked up: said
+	 * once, in unsupported_reason. */
+	if ((r = cs_match_inventory(findings, notes, &matched, json_object_get(inventory, "packages"),
+				    supported ? eco : NULL, &src)) != 0)
 		goto out;
 	doc = json_pack("{s:o, s:b, s:O, s:O, s:I, s:{s:s, s:s}}",
 			"ecosystem", supported ? json_string(eco) : json_null(),
@@ -248,7 +211,6 @@ int cs_scan_match(json_t **out, const json_t *inventory, struct cs_vulndb *db)
 	if (doc == NULL)
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 out:
-	cs_vulndb_session_close(ses);
 	json_decref(findings);
 	json_decref(notes);
 	if (r == 0)

@@ -3,6 +3,8 @@
  */
 #include "supervisor/vulndb/internal.h"
 
+#define KEY_BOUND (CS_VULNDB_MAX_NAME * 2 + 8)
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -33,9 +35,10 @@ const char cs_vulndb_schema_sql[] =
 	" WITHOUT ROWID;"
 	"CREATE TABLE records(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
 	" modified TEXT NOT NULL, published TEXT, withdrawn TEXT, summary TEXT,"
-	" json TEXT NOT NULL);"
+	" header BLOB NOT NULL, json TEXT NOT NULL);"
 	"CREATE TABLE affected(ecosystem_base TEXT NOT NULL, package_name TEXT NOT NULL,"
-	" ecosystem_full TEXT NOT NULL, record_id INTEGER NOT NULL,"
+	" ecosystem_full TEXT NOT NULL, record_id INTEGER NOT NULL, id TEXT NOT NULL,"
+	" prog BLOB NOT NULL,"
 	" PRIMARY KEY(ecosystem_base, package_name, ecosystem_full, record_id)) WITHOUT ROWID;"
 	"CREATE TABLE aliases(name TEXT NOT NULL, record_id INTEGER NOT NULL,"
 	" PRIMARY KEY(name, record_id)) WITHOUT ROWID;";
@@ -193,19 +196,35 @@ int cs_vulndb_open(struct cs_vulndb **out, const char *path, int readonly)
 	/* Look-ups read the covering primary key of affected for the record
 	 * ids, then each record by rowid; the id order is restored in C. (An
 	 * ORDER BY id over the joined rows made SQLite copy every record's text
-	 * through its sorter.) */
+	 * through its sorter.) A full ecosystem key covers itself and every
+	 * "key:..." below it (?4 = key ":", ?5 = key ";", the next byte). */
 	if ((r = prep(db, &db->ids_full,
-		      "SELECT record_id FROM affected WHERE ecosystem_base = ?3 AND"
-		      " package_name = ?2 AND ecosystem_full = ?1 ORDER BY record_id")) != 0 ||
+		      "SELECT DISTINCT record_id FROM affected WHERE ecosystem_base = ?3 AND"
+		      " package_name = ?2 AND (ecosystem_full = ?1 OR (ecosystem_full >= ?4 AND"
+		      " ecosystem_full < ?5)) ORDER BY record_id")) != 0 ||
 	    (r = prep(db, &db->ids_base,
 		      "SELECT DISTINCT record_id FROM affected WHERE ecosystem_base = ?1 AND"
 		      " package_name = ?2 ORDER BY record_id")) != 0 ||
+	    (r = prep(db, &db->rows_full,
+		      "SELECT record_id, prog FROM affected WHERE ecosystem_base = ?3 AND"
+		      " package_name = ?2 AND (ecosystem_full = ?1 OR (ecosystem_full >= ?4 AND"
+		      " ecosystem_full < ?5))")) != 0 ||
+	    (r = prep(db, &db->rows_base,
+		      "SELECT record_id, prog FROM affected WHERE ecosystem_base = ?1 AND"
+		      " package_name = ?2")) != 0 ||
+	    (r = prep(db, &db->header, "SELECT header FROM records WHERE rowid = ?1")) != 0 ||
 	    (r = prep(db, &db->by_rowid, "SELECT id, json FROM records WHERE rowid = ?1")) != 0 ||
 	    (r = prep(db, &db->get, "SELECT json FROM records WHERE id = ?1")) != 0 ||
 	    (r = prep(db, &db->same,
 		      "SELECT id FROM records WHERE rowid IN (SELECT record_id FROM aliases"
 		      " WHERE name IN (SELECT value FROM json_each(?1))) ORDER BY id")) != 0)
 		goto out;
+	db->path = strdup(path);
+	db->readonly = readonly;
+	if (db->path == NULL) {
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+		goto out;
+	}
 	db->digest = meta_get(db->h, "digest");
 	db->build_time = meta_get(db->h, "build_time");
 	*out = db;
@@ -226,10 +245,32 @@ void cs_vulndb_close(struct cs_vulndb *db)
 	sqlite3_finalize(db->by_rowid);
 	sqlite3_finalize(db->get);
 	sqlite3_finalize(db->same);
+	sqlite3_finalize(db->rows_full);
+	sqlite3_finalize(db->rows_base);
+	sqlite3_finalize(db->header);
 	sqlite3_close(db->h);
 	free(db->digest);
 	free(db->build_time);
+	free(db->path);
 	free(db);
+}
+
+int cs_vulndb_open_again(struct cs_vulndb **out, const struct cs_vulndb *db)
+{
+	int r;
+
+	*out = NULL;
+	if (db == NULL)
+		return cs_err_set(CS_EINVAL, "no database");
+	if ((r = cs_vulndb_open(out, db->path, db->readonly)) != 0)
+		return r;
+	/* A swap in between would give another file: refuse it. */
+	if (strcmp(cs_vulndb_digest(*out), cs_vulndb_digest(db)) != 0) {
+		cs_vulndb_close(*out);
+		*out = NULL;
+		return cs_err_set(CS_EDB, "%s: the database changed while it was in use", db->path);
+	}
+	return 0;
 }
 
 const char *cs_vulndb_digest(const struct cs_vulndb *db)
@@ -255,29 +296,56 @@ static int row_json(sqlite3 *h, sqlite3_stmt *st, json_t **out)
 	return 0;
 }
 
+/* Binds (ecosystem, package) to the ids_* or rows_* statement pair: full
+ * (?1 key, ?2 name, ?3 base, ?4 key ":", ?5 key ";") or base (?1, ?2).
+ * Returns the statement, or NULL when nothing can match (a name longer than
+ * any stored one). bufs: 4 scratch strings of CS_VULNDB_MAX_NAME + 2. */
+struct keybufs {
+	char key[CS_VULNDB_MAX_NAME + 2], base[CS_VULNDB_MAX_NAME + 2];
+	char lo[KEY_BOUND], hi[KEY_BOUND];
+};
+
+static sqlite3_stmt *bind_key(struct keybufs *k, sqlite3_stmt *full, sqlite3_stmt *base,
+			      const char *ecosystem, const char *package)
+{
+	sqlite3_stmt *st;
+	size_t el = strlen(ecosystem);
+
+	if (cs_vulndb_ecosystem_base(k->base, sizeof(k->base), ecosystem) != 0 ||
+	    cs_vulndb_package_key(k->key, sizeof(k->key), ecosystem, package) != 0 ||
+	    el + 2 > sizeof(k->lo)) {
+		cs_err_clear();
+		return NULL;
+	}
+	if (strchr(ecosystem, ':') != NULL) {
+		st = full;
+		memcpy(k->lo, ecosystem, el);
+		memcpy(k->hi, ecosystem, el);
+		k->lo[el] = ':';
+		k->hi[el] = ';';
+		k->lo[el + 1] = k->hi[el + 1] = '\0';
+		sqlite3_bind_text(st, 1, ecosystem, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, k->base, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, k->lo, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, k->hi, -1, SQLITE_STATIC);
+	} else {
+		st = base;
+		sqlite3_bind_text(st, 1, k->base, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(st, 2, k->key, -1, SQLITE_STATIC);
+	return st;
+}
+
 int cs_vulndb_lookup_ids(struct cs_vulndb *db, const char *ecosystem, const char *package,
 			 sqlite3_int64 **ids, size_t *n, size_t *cap)
 {
-	char key[CS_VULNDB_MAX_NAME + 1], base[CS_VULNDB_MAX_NAME + 1];
+	struct keybufs k;
 	sqlite3_stmt *st;
 	int r = 0, rc;
 
 	*n = 0;
-	/* Longer names than any stored one cannot match. */
-	if (cs_vulndb_ecosystem_base(base, sizeof(base), ecosystem) != 0 ||
-	    cs_vulndb_package_key(key, sizeof(key), ecosystem, package) != 0) {
-		cs_err_clear();
+	if ((st = bind_key(&k, db->ids_full, db->ids_base, ecosystem, package)) == NULL)
 		return 0;
-	}
-	if (strchr(ecosystem, ':') != NULL) {
-		st = db->ids_full;
-		sqlite3_bind_text(st, 1, ecosystem, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, base, -1, SQLITE_STATIC);
-	} else {
-		st = db->ids_base;
-		sqlite3_bind_text(st, 1, base, -1, SQLITE_STATIC);
-	}
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == *cap) {
 			size_t nc = *cap ? *cap * 2 : 64;
@@ -300,6 +368,55 @@ out:
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return r;
+}
+
+int cs_vulndb_rows(struct cs_vulndb *db, const char *ecosystem, const char *package,
+		   int (*cb)(void *ctx, long long rec, const void *row, size_t len), void *ctx)
+{
+	struct keybufs k;
+	sqlite3_stmt *st;
+	int r = 0, rc;
+
+	if (db == NULL || ecosystem == NULL || package == NULL || cb == NULL)
+		return cs_err_set(CS_EINVAL, "rows: missing argument");
+	if ((st = bind_key(&k, db->rows_full, db->rows_base, ecosystem, package)) == NULL)
+		return 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 1);
+		int len = sqlite3_column_bytes(st, 1);
+
+		if ((r = cb(ctx, sqlite3_column_int64(st, 0), p != NULL ? p : "", (size_t)len)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		r = cs_vulndb_sql_err(db->h, rc, "lookup");
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int cs_vulndb_header(struct cs_vulndb *db, long long rec, const void **hdr, size_t *len)
+{
+	sqlite3_stmt *st = db->header;
+	int rc;
+
+	*hdr = NULL;
+	*len = 0;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, rec);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return cs_err_set(CS_ENOTFOUND, "no record at rowid %lld", rec);
+	if (rc != SQLITE_ROW)
+		return cs_vulndb_sql_err(db->h, rc, "reading a record header");
+	*hdr = sqlite3_column_blob(st, 0);
+	*len = (size_t)sqlite3_column_bytes(st, 0);
+	if (*hdr == NULL)
+		*hdr = "";
+	/* The statement stays on its row, so the blob stays valid until the
+	 * next call resets it. */
+	return 0;
 }
 
 int cs_vulndb_fetch(struct cs_vulndb *db, sqlite3_int64 rowid, json_t **out, size_t *text_len)

@@ -50,6 +50,7 @@ struct item {
 	json_t *rec;               /* IT_RECORD: checked record */
 	char *text;                /* IT_RECORD: its minified text */
 	size_t len;                /* IT_RECORD: bytes of text */
+	struct cs_vulndb_compiled comp; /* IT_RECORD: its compiled form */
 	int seen;                  /* IT_SKIP: counts as a record read */
 	enum cs_vulndb_skip why;   /* IT_SKIP */
 	char *where, *rule;        /* IT_SKIP; IT_ERROR: rule is the message */
@@ -79,6 +80,7 @@ struct build {
 	uint64_t src_records;      /* valid records of the current source */
 	char now[32];
 	struct queue *q;           /* NULL: the reader runs inline */
+	int migrate;               /* the current database has schema 1 */
 	const struct cs_vulndb_src *srcs;
 	size_t nsrcs;
 };
@@ -89,6 +91,7 @@ static void item_free(struct item *it)
 {
 	json_decref(it->rec);
 	free(it->text);
+	cs_vulndb_compiled_free(&it->comp);
 	free(it->where);
 	free(it->rule);
 	memset(it, 0, sizeof(*it));
@@ -201,7 +204,8 @@ static void bind_opt(sqlite3_stmt *st, int i, json_t *rec, const char *key)
 
 /* Adds (del == 0) or removes (del != 0) the index rows of a record:
  * affected (ecosystem, package) and names. */
-static int index_record(struct build *b, json_t *rec, sqlite3_int64 rowid, int del)
+static int index_record(struct build *b, json_t *rec, const struct cs_vulndb_compiled *comp,
+			sqlite3_int64 rowid, int del)
 {
 	char base[CS_VULNDB_MAX_NAME + 1], key[CS_VULNDB_MAX_NAME + 1];
 	sqlite3_stmt *aff = del ? b->del_aff : b->ins_aff, *ali = del ? b->del_ali : b->ins_ali;
@@ -209,7 +213,20 @@ static int index_record(struct build *b, json_t *rec, sqlite3_int64 rowid, int d
 	size_t i;
 	int r;
 
-	json_array_foreach(json_object_get(rec, "affected"), i, v) {
+	for (i = 0; !del && i < comp->nrows; i++) {
+		const struct cs_vulndb_crow *w = &comp->rows[i];
+
+		sqlite3_bind_text(aff, 1, w->base, -1, SQLITE_STATIC);
+		sqlite3_bind_text(aff, 2, w->key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(aff, 3, w->full, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(aff, 4, rowid);
+		sqlite3_bind_text(aff, 5, json_string_value(json_object_get(rec, "id")), -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_blob(aff, 6, w->prog, (int)w->len, SQLITE_STATIC);
+		if ((r = sql_run(b, aff, "indexing a record")) != 0)
+			return r;
+	}
+	json_array_foreach(del ? json_object_get(rec, "affected") : NULL, i, v) {
 		json_t *pkg = json_object_get(v, "package");
 		const char *eco = json_string_value(json_object_get(pkg, "ecosystem"));
 		const char *name = json_string_value(json_object_get(pkg, "name"));
@@ -249,7 +266,7 @@ static int unindex_old(struct build *b, const void *text, int len, sqlite3_int64
 
 	if (old == NULL)
 		return cs_err_set(CS_EDB, "a stored record does not parse: %s", jerr.text);
-	r = index_record(b, old, rowid, 1);
+	r = index_record(b, old, NULL, rowid, 1);
 	json_decref(old);
 	return r;
 }
@@ -294,6 +311,7 @@ static int add_record(struct build *b, const uint8_t *p, size_t len, const char 
 	json_error_t jerr;
 	enum cs_vulndb_skip why;
 	char rule[256];
+	int code;
 
 	if (len > CS_VULNDB_MAX_RECORD) {
 		snprintf(rule, sizeof(rule), "record larger than %u bytes", CS_VULNDB_MAX_RECORD);
@@ -312,9 +330,18 @@ static int add_record(struct build *b, const uint8_t *p, size_t len, const char 
 		skip_seen(b, why, where, rule);
 		return 0;
 	}
+	if ((code = cs_vulndb_compile(&it.comp, it.rec)) != 0) {
+		json_decref(it.rec);
+		if (code == CS_ENOMEM)
+			return cs_err_set(CS_ENOMEM, "out of memory");
+		snprintf(rule, sizeof(rule), "cannot be compiled for matching: %.200s", cs_err_msg());
+		skip_seen(b, CS_VULNDB_SKIP_LIMIT, where, rule);
+		return 0;
+	}
 	it.text = minify(p, len);
 	if (it.text == NULL) {
 		json_decref(it.rec);
+		cs_vulndb_compiled_free(&it.comp);
 		return cs_err_set(CS_ENOMEM, "out of memory");
 	}
 	it.len = strlen(it.text);
@@ -322,7 +349,8 @@ static int add_record(struct build *b, const uint8_t *p, size_t len, const char 
 }
 
 /* Merging side: merges one checked record (rec, text) into the build. */
-static int merge_record(struct build *b, json_t *rec, const char *text)
+static int merge_record(struct build *b, json_t *rec, const char *text,
+			const struct cs_vulndb_compiled *comp)
 {
 	const char *id, *modified;
 	sqlite3_int64 rowid = 0;
@@ -365,6 +393,7 @@ static int merge_record(struct build *b, json_t *rec, const char *text)
 		bind_opt(b->upd, 4, rec, "summary");
 		sqlite3_bind_text(b->upd, 5, text, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(b->upd, 6, rowid);
+		sqlite3_bind_blob(b->upd, 7, comp->hdr, (int)comp->hlen, SQLITE_STATIC);
 		if ((r = sql_run(b, b->upd, "updating a record")) != 0)
 			return r;
 		b->st->updated++;
@@ -375,12 +404,13 @@ static int merge_record(struct build *b, json_t *rec, const char *text)
 		bind_opt(b->ins, 4, rec, "withdrawn");
 		bind_opt(b->ins, 5, rec, "summary");
 		sqlite3_bind_text(b->ins, 6, text, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(b->ins, 7, comp->hdr, (int)comp->hlen, SQLITE_STATIC);
 		if ((r = sql_run(b, b->ins, "inserting a record")) != 0)
 			return r;
 		rowid = sqlite3_last_insert_rowid(b->h);
 		b->st->imported++;
 	}
-	return index_record(b, rec, rowid, 0);
+	return index_record(b, rec, comp, rowid, 0);
 }
 
 static int ends_with_json(const char *name)
@@ -703,7 +733,7 @@ static int consume(struct build *b, struct item *it)
 {
 	switch (it->kind) {
 	case IT_RECORD:
-		return merge_record(b, it->rec, it->text);
+		return merge_record(b, it->rec, it->text, &it->comp);
 	case IT_SKIP:
 		apply_skip(b, it);
 		return 0;
@@ -812,6 +842,22 @@ static int meta_set(struct build *b, const char *key, const char *value)
 	return 0;
 }
 
+/* Runs one statement with one text parameter. */
+static int exec_bound(struct build *b, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(b->h, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : cs_vulndb_sql_err(b->h, rc, sql);
+}
+
 /* sha256 over every record in id order: id NUL modified NUL length(8, BE)
  * json. Content only, so two builds of the same records agree. */
 static int digest(struct build *b, char out[80], uint64_t *count)
@@ -876,6 +922,78 @@ static void build_finalize(struct build *b)
 	b->sel = b->ins = b->upd = b->del_aff = b->del_ali = b->ins_aff = b->ins_ali = b->src = NULL;
 }
 
+static int create_schema(struct build *b)
+{
+	char v[64];
+	int rc;
+
+	rc = sqlite3_exec(b->h, cs_vulndb_schema_sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return cs_vulndb_sql_err(b->h, rc, "creating the schema");
+	snprintf(v, sizeof(v), "PRAGMA user_version = %d", CS_VULNDB_SCHEMA);
+	rc = sqlite3_exec(b->h, v, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return cs_vulndb_sql_err(b->h, rc, "creating the schema");
+	snprintf(v, sizeof(v), "%d", CS_VULNDB_SCHEMA);
+	return meta_set(b, "schema_version", v);
+}
+
+/*
+ * Rebuilds a schema-1 database's content in the new schema: its sources as
+ * they are, and every record (already checked when it was imported) merged
+ * again so it gets its compiled form. The counters of this build are not
+ * touched: nothing was imported.
+ */
+static int migrate(struct build *b, const char *dbpath)
+{
+	struct cs_vulndb_import_stats keep = *b->st;
+	uint64_t keep_src = b->src_records;
+	sqlite3_stmt *st = NULL;
+	int r = 0, rc;
+
+	if ((r = exec_bound(b, "ATTACH DATABASE ?1 AS old", dbpath)) != 0)
+		return r;
+	rc = sqlite3_exec(b->h, "BEGIN; INSERT INTO sources(url, kind, etag, last_modified,"
+			  " imported_at, records) SELECT url, kind, etag, last_modified, imported_at,"
+			  " records FROM old.sources", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(b->h, "SELECT json FROM old.records ORDER BY rowid", -1, &st,
+					NULL);
+	if (rc != SQLITE_OK) {
+		r = cs_vulndb_sql_err(b->h, rc, "migrating the database");
+		goto out;
+	}
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(st, 0);
+		struct cs_vulndb_compiled comp;
+		json_error_t jerr;
+		json_t *rec = json_loads(text != NULL ? text : "", 0, &jerr);
+
+		if (rec == NULL) {
+			r = cs_err_set(CS_EDB, "%s: a stored record does not parse: %s", dbpath, jerr.text);
+			break;
+		}
+		if ((r = cs_vulndb_compile(&comp, rec)) == 0)
+			r = merge_record(b, rec, text, &comp);
+		cs_vulndb_compiled_free(&comp);
+		json_decref(rec);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = cs_vulndb_sql_err(b->h, rc, "migrating the database");
+	sqlite3_finalize(st);
+	st = NULL;
+	if (r == 0 && (rc = sqlite3_exec(b->h, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+		r = cs_vulndb_sql_err(b->h, rc, "migrating the database");
+out:
+	sqlite3_finalize(st);
+	if (r != 0)
+		sqlite3_exec(b->h, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(b->h, "DETACH DATABASE old", NULL, NULL, NULL);
+	*b->st = keep;
+	b->src_records = keep_src;
+	return r;
+}
+
 /* Copies the published database into the build handle, or creates the
  * schema when there is none. */
 static int start_from(struct build *b, const char *dbpath)
@@ -884,15 +1002,8 @@ static int start_from(struct build *b, const char *dbpath)
 	sqlite3_backup *bk;
 	int r, rc, version = 0;
 
-	if (access(dbpath, F_OK) != 0) {
-		rc = sqlite3_exec(b->h, cs_vulndb_schema_sql, NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			return cs_vulndb_sql_err(b->h, rc, "creating the schema");
-		rc = sqlite3_exec(b->h, "PRAGMA user_version = 1", NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			return cs_vulndb_sql_err(b->h, rc, "creating the schema");
-		return meta_set(b, "schema_version", "1");
-	}
+	if (access(dbpath, F_OK) != 0)
+		return create_schema(b);
 	rc = sqlite3_open_v2(dbpath, &old, SQLITE_OPEN_READONLY | SQLITE_OPEN_EXRESCODE, NULL);
 	if (rc != SQLITE_OK) {
 		r = cs_vulndb_sql_err(old, rc, "opening the current database");
@@ -900,6 +1011,13 @@ static int start_from(struct build *b, const char *dbpath)
 	}
 	if ((r = cs_vulndb_sql_schema(old, &version)) != 0)
 		goto out;
+	if (version == 1) {
+		/* The records are all there: the new build recompiles them
+		 * (migrate(), once the statements are ready). */
+		b->migrate = 1;
+		r = create_schema(b);
+		goto out;
+	}
 	if (version != CS_VULNDB_SCHEMA) {
 		r = cs_err_set(CS_EUNSUPPORTED, "%s: schema %d, this cellscan writes schema %d: "
 			       "move the file away to build a new database", dbpath, version,
@@ -1005,19 +1123,21 @@ int cs_vulndb_build(const char *dbpath, const struct cs_vulndb_src *srcs, size_t
 		goto out;
 	if ((r = sql_prep(&b, &b.sel, "SELECT rowid, modified, json FROM records WHERE id = ?1")) != 0 ||
 	    (r = sql_prep(&b, &b.ins, "INSERT INTO records(id, modified, published, withdrawn,"
-			  " summary, json) VALUES(?1, ?2, ?3, ?4, ?5, ?6)")) != 0 ||
+			  " summary, json, header) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")) != 0 ||
 	    (r = sql_prep(&b, &b.upd, "UPDATE records SET modified = ?1, published = ?2,"
-			  " withdrawn = ?3, summary = ?4, json = ?5 WHERE rowid = ?6")) != 0 ||
+			  " withdrawn = ?3, summary = ?4, json = ?5, header = ?7 WHERE rowid = ?6")) != 0 ||
 	    (r = sql_prep(&b, &b.del_aff, "DELETE FROM affected WHERE ecosystem_base = ?1 AND"
 			  " package_name = ?2 AND ecosystem_full = ?3 AND record_id = ?4")) != 0 ||
 	    (r = sql_prep(&b, &b.del_ali, "DELETE FROM aliases WHERE name = ?1 AND"
 			  " record_id = ?2")) != 0 ||
-	    (r = sql_prep(&b, &b.ins_aff, "INSERT OR IGNORE INTO affected(ecosystem_base,"
-			  " package_name, ecosystem_full, record_id) VALUES(?1, ?2, ?3, ?4)")) != 0 ||
+	    (r = sql_prep(&b, &b.ins_aff, "INSERT INTO affected(ecosystem_base, package_name,"
+			  " ecosystem_full, record_id, id, prog) VALUES(?1, ?2, ?3, ?4, ?5, ?6)")) != 0 ||
 	    (r = sql_prep(&b, &b.ins_ali, "INSERT OR IGNORE INTO aliases(name, record_id)"
 			  " VALUES(?1, ?2)")) != 0 ||
 	    (r = sql_prep(&b, &b.src, "INSERT OR REPLACE INTO sources(url, kind, etag,"
 			  " last_modified, imported_at, records) VALUES(?1, ?2, ?3, ?4, ?5, ?6)")) != 0)
+		goto out;
+	if (b.migrate && (r = migrate(&b, dbpath)) != 0)
 		goto out;
 	if ((r = sqlite3_exec(b.h, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK) {
 		r = cs_vulndb_sql_err(b.h, r, "import");

@@ -35,8 +35,10 @@ void cs_vulndb_time_now(char out[32]);
  * reused by every call (SQLITE_PREPARE_PERSISTENT). */
 struct cs_vulndb {
 	sqlite3 *h;
-	sqlite3_stmt *ids_full, *ids_base, *by_rowid, *get, *same;
+	sqlite3_stmt *ids_full, *ids_base, *by_rowid, *get, *same, *rows_full, *rows_base, *header;
 	char *digest, *build_time;
+	char *path;                /* as opened */
+	int readonly;
 };
 
 /* One record a look-up found: its rowid, id (borrowed from rec) and parsed
@@ -82,5 +84,24 @@ struct cs_vulndb_src {
 /* The build behind cs_vulndb_import() and cs_vulndb_update(); see there. */
 int cs_vulndb_build(const char *dbpath, const struct cs_vulndb_src *srcs, size_t n,
 		    struct cs_vulndb_import_stats *stats);
+
+/* The compiled form of one record (compile.c): the matcher's header, and
+ * one row per (ecosystem base, package key, full ecosystem) its affected[]
+ * entries name. All malloc'd; cs_vulndb_compiled_free. */
+struct cs_vulndb_crow {
+	char *base, *key, *full;
+	uint8_t *prog;
+	size_t len;
+};
+
+struct cs_vulndb_compiled {
+	uint8_t *hdr;
+	size_t hlen;
+	struct cs_vulndb_crow *rows;
+	size_t nrows;
+};
+
+int cs_vulndb_compile(struct cs_vulndb_compiled *c, const json_t *rec);
+void cs_vulndb_compiled_free(struct cs_vulndb_compiled *c);
 
 #endif

@@ -150,14 +150,27 @@ int cs_vulndb_ecosystem_base(char *out, size_t n, const char *ecosystem)
 	return 0;
 }
 
+/* 1 when ecosystem is base or base:... */
+static int base_is(const char *ecosystem, const char *base)
+{
+	size_t l = strlen(base);
+
+	return strncmp(ecosystem, base, l) == 0 && (ecosystem[l] == '\0' || ecosystem[l] == ':');
+}
+
 int cs_vulndb_package_key(char *out, size_t n, const char *ecosystem, const char *name)
 {
 	size_t len = strlen(name), o = 0;
 
 	if (strncmp(ecosystem, "PyPI", 4) != 0 || (ecosystem[4] != '\0' && ecosystem[4] != ':')) {
+		/* NuGet and Packagist names are case-insensitive: keyed in
+		 * lower case, so any spelling finds them. */
+		int fold = base_is(ecosystem, "NuGet") || base_is(ecosystem, "Packagist");
+
 		if (len >= n)
 			return cs_err_set(CS_ELIMIT, "package name longer than %zu bytes", n - 1);
-		memcpy(out, name, len + 1);
+		for (size_t i = 0; i <= len; i++)
+			out[i] = fold && name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a') : name[i];
 		return 0;
 	}
 	/* PEP 503: re.sub(r"[-_.]+", "-", name).lower() */

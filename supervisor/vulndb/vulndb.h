@@ -23,7 +23,7 @@
 #include <jansson.h>
 
 /* The schema this code reads and writes (PRAGMA user_version, meta table). */
-#define CS_VULNDB_SCHEMA 1
+#define CS_VULNDB_SCHEMA 2
 
 /* Caps on one OSV record (documented in docs/vulndb.md). */
 #define CS_VULNDB_MAX_RECORD     (4u * 1024 * 1024) /* bytes of JSON */
@@ -52,6 +52,11 @@ struct cs_vulndb;
  */
 int cs_vulndb_open(struct cs_vulndb **out, const char *path, int readonly);
 
+/* A second handle on the file db was opened from (for another thread),
+ * with the same mode. CS_EDB when the file now holds another database (it
+ * was swapped in between). */
+int cs_vulndb_open_again(struct cs_vulndb **out, const struct cs_vulndb *db);
+
 /* Closes; NULL is a no-op. */
 void cs_vulndb_close(struct cs_vulndb *db);
 
@@ -59,9 +64,12 @@ void cs_vulndb_close(struct cs_vulndb *db);
  * Calls cb once per record that has an affected[] entry for (ecosystem,
  * package), in record id order, each record once however many of its entries
  * match. ecosystem with a ':' ("Debian:12", "Alpine:v3.19",
- * "Ubuntu:22.04:LTS") matches that exact OSV ecosystem string; without one
- * ("PyPI", "Debian") it matches the base ecosystem, i.e. every release of it.
- * PyPI names are compared after PEP 503 normalisation, others exactly.
+ * "Red Hat:enterprise_linux:9") matches that OSV ecosystem string and every
+ * one below it ("Red Hat:enterprise_linux:9::appstream"), as
+ * cs_match_ecosystem_covers() says; without one ("PyPI", "Debian") it
+ * matches the base ecosystem, i.e. every release of it. PyPI names are
+ * compared after PEP 503 normalisation, NuGet and Packagist names without
+ * regard to ASCII case, others exactly.
  * Withdrawn records are returned too (the record says so; the matcher skips
  * them). record is borrowed: valid only during the callback (json_incref to
  * keep it). A non-zero return from cb stops the walk and is returned.
@@ -98,6 +106,19 @@ void cs_vulndb_session_close(struct cs_vulndb_session *s);
  */
 int cs_vulndb_session_lookup(struct cs_vulndb_session *s, const char *ecosystem,
 			     const char *package, int (*cb)(void *ctx, json_t *record), void *ctx);
+
+/*
+ * The compiled form the matcher reads (supervisor/match/match.h, "Compiled
+ * records"); these are the rows and header callbacks of a struct
+ * cs_match_source. cs_vulndb_rows: the rows of (ecosystem, package) under
+ * the rules of cs_vulndb_lookup(), in index order (not id order); row is
+ * borrowed for the callback; a non-zero return from cb
+ * stops and is returned. cs_vulndb_header: the header of the record at rowid
+ * rec (as given to cb), borrowed until the next call on db; CS_ENOTFOUND.
+ */
+int cs_vulndb_rows(struct cs_vulndb *db, const char *ecosystem, const char *package,
+		   int (*cb)(void *ctx, long long rec, const void *row, size_t len), void *ctx);
+int cs_vulndb_header(struct cs_vulndb *db, long long rec, const void **hdr, size_t *len);
 
 /* What a session did, for benchmarks and tests. */
 struct cs_vulndb_session_stats {
