@@ -3,7 +3,7 @@
 # figure next to a baseline measured in the same run. Uses the normal build
 # (build/release) and the test images (scripts/make-test-images.sh).
 #
-#   bash bench/run.sh [sandbox|stream|all]
+#   bash bench/run.sh [sandbox|inventory|stream|match|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -55,4 +55,23 @@ print(' '.join('$layout/blobs/sha256/'+l['digest'][7:] for l in e['images'][0]['
     cat /tmp/cellscan-bench-$img.md
     echo
   done
+fi
+
+if [ "$what" = all ] || [ "$what" = match ]; then
+  # The synthetic OSV set and its database are cached outside the repo.
+  dir=${CELLSCAN_BENCH_DIR:-/var/tmp/cellscan-bench}
+  mkdir -p "$dir"
+  [ -f "$dir/syn/all.zip" ] || python3 scripts/make-osv-synthetic.py "$dir/syn" 200000
+  [ -f "$dir/syn-v2.db" ] || $cs db import --db "$dir/syn-v2.db" "$dir/syn/all.zip" >/dev/null
+  cmake --build build/release -j"$(nproc)" --target match_bench >/dev/null
+  echo "### Matching 10,000 packages against 200,000 records"
+  echo
+  echo "all CPUs (as cellscan runs it):"
+  echo
+  build/release/bench/match_bench "$dir/syn-v2.db" 10000
+  echo
+  echo "one thread (CELLSCAN_MATCH_THREADS=1):"
+  echo
+  CELLSCAN_MATCH_THREADS=1 build/release/bench/match_bench "$dir/syn-v2.db" 10000
+  echo
 fi

@@ -733,17 +733,26 @@ static void *job_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * One thread unless CELLSCAN_MATCH_THREADS=N (1-9) asks for more: on the
+ * 2-vCPU machine the benchmarks run on, two threads cost 1.5x the CPU for
+ * no steady gain in wall time (docs/BENCHMARKS.md), and serve already runs
+ * scans side by side. Never more than the CPUs, CS_MATCH_THREADS, or one
+ * thread per CS_MATCH_THREAD_MIN packages.
+ */
 static size_t threads_for(size_t n, const struct cs_match_source *src)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t t = n / CS_MATCH_THREAD_MIN;
 	const char *env = getenv("CELLSCAN_MATCH_THREADS");
+	size_t t = n / CS_MATCH_THREAD_MIN, want;
 
-	/* For benchmarks: a lower cap (1: the calling thread only). */
-	if (env != NULL && *env >= '1' && *env <= '9' && env[1] == '\0' && cpus > *env - '0')
-		cpus = *env - '0';
+	if (env == NULL || env[0] < '1' || env[0] > '9' || env[1] != '\0')
+		return 1;
+	want = (size_t)(env[0] - '0');
 	if (src->again == NULL || src->release == NULL || cpus < 2 || t < 2)
 		return 1;
+	if (t > want)
+		t = want;
 	if (t > (size_t)cpus)
 		t = (size_t)cpus;
 	return t > CS_MATCH_THREADS ? CS_MATCH_THREADS : t;

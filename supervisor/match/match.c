@@ -465,6 +465,10 @@ void cs_match_recjson_clear(struct cs_match_recjson *j)
 	json_decref(j->id);
 	json_decref(j->summary);
 	json_decref(j->adv);
+	for (size_t k = 0; k < sizeof(j->ev) / sizeof(j->ev[0]); k++) {
+		json_decref(j->ev[k]);
+		json_decref(j->ds[k]);
+	}
 	memset(j, 0, sizeof(*j));
 }
 
@@ -549,24 +553,77 @@ static json_t *advisory(const struct cs_match_header *h, const char *url)
 			 h->published, "database", database_of(h->id), "url", url);
 }
 
+/* The events of a matched range, made once per record and range (the
+ * range's bytes stay put for the scan) and shared. A new reference. */
+static json_t *cached_events(struct cs_match_recjson *rj, const struct cs_match_range *g)
+{
+	size_t k, n = sizeof(rj->ev) / sizeof(rj->ev[0]);
+
+	for (k = 0; k < n && rj->ev_key[k] != NULL; k++)
+		if (rj->ev_key[k] == g->events.p)
+			return json_incref(rj->ev[k]);
+	if (k == n)
+		return range_events(g);
+	if ((rj->ev[k] = range_events(g)) == NULL)
+		return NULL;
+	rj->ev_key[k] = g->events.p;
+	return json_incref(rj->ev[k]);
+}
+
+/* Sets o[k] = v (stolen); keys are ours, so unchecked. -1 when v is NULL
+ * or out of memory. */
+static int put(json_t *o, const char *k, json_t *v)
+{
+	return v == NULL ? -1 : json_object_set_new_nocheck(o, k, v);
+}
+
+/* A string from the compiled form (UTF-8: jansson accepted the record),
+ * or null. */
+static json_t *str_or_null(const char *s)
+{
+	return s != NULL ? json_string_nocheck(s) : json_null();
+}
+
+/* The distribution ratings of an entry, made once per record and entry
+ * (they depend on nothing else) and shared. A new reference. */
+static json_t *cached_dsev(struct cs_match_recjson *rj, const struct cs_match_header *h,
+			   const struct cs_match_entry *e, enum cs_match_family fam, const json_t *esev)
+{
+	size_t k, n = sizeof(rj->ds) / sizeof(rj->ds[0]);
+	const json_t *sevs[2] = {rj->severity, esev};
+	json_t *a;
+
+	for (k = 0; k < n && rj->ds_key[k] != NULL; k++)
+		if (rj->ds_key[k] == e->eco)
+			return json_incref(rj->ds[k]);
+	a = json_array();
+	if (a == NULL || distro_severity(a, fam, h, e, sevs) != 0) {
+		json_decref(a);
+		return NULL;
+	}
+	if (k < n) {
+		rj->ds_key[k] = e->eco;
+		rj->ds[k] = json_incref(a);
+	}
+	return a;
+}
+
 int cs_match_build_finding(json_t **finding, const struct cs_match_header *h, struct cs_match_recjson *rj,
 			   struct cs_match_pkgjson *pj, const json_t *pkg, const struct cs_match_pkg *p,
 			   const struct cs_match_hit *hit)
 {
 	const struct cs_match_lookup *lk = &p->lookups[hit->lookup];
 	const struct cs_match_entry *e = &hit->entry;
-	const char *url, *u, *fix_state, *fix_reason = NULL;
-	const json_t *sevs[2];
-	json_t *f = NULL, *adv, *m, *dsev, *esev = NULL, *sev, *events = NULL;
+	const char *u, *fix_state, *fix_reason = NULL;
+	json_t *f = NULL, *adv = NULL, *m = NULL, *esev = NULL, *sev, *events = NULL;
 	char reason[CS_MATCH_REASON_MAX];
-	int r = CS_ENOMEM;
+	int bad = 0;
 
 	*finding = NULL;
 	if (recjson_make(rj, h) != 0 || pkgjson_make(pj, pkg, p, hit->lookup) != 0)
 		return cs_err_set(CS_ENOMEM, "out of memory building a finding");
 	if (e->severity_json != NULL && (esev = parse_or_null(e->severity_json)) == NULL)
 		return cs_err_set(CS_ENOMEM, "out of memory building a finding");
-	url = e->ds_source != NULL ? e->ds_source : h->ds_source;
 
 	fix_state = hit->fixed != NULL ? "fixed" : "not-fixed";
 	u = e->urgency;
@@ -577,55 +634,63 @@ int cs_match_build_finding(json_t **finding, const struct cs_match_header *h, st
 				     ? "Debian urgency end-of-life: the package is no longer supported in this release"
 				     : "Debian urgency unimportant: no security update is planned";
 	}
-	sevs[0] = rj->severity;
-	sevs[1] = esev;
 	sev = json_is_array(rj->severity) && json_array_size(rj->severity) > 0 ? rj->severity : esev;
-	dsev = json_array();
-	if (dsev == NULL || distro_severity(dsev, p->fam, h, e, sevs) != 0) {
-		json_decref(dsev);
-		json_decref(esev);
-		return cs_err_set(CS_ENOMEM, "out of memory");
-	}
-	if (hit->has_range && (events = range_events(&hit->range)) == NULL) {
-		json_decref(dsev);
-		json_decref(esev);
-		return cs_err_set(CS_ENOMEM, "out of memory");
-	}
+	if (hit->has_range && (events = cached_events(rj, &hit->range)) == NULL)
+		goto fail;
 	describe(reason, sizeof(reason), hit, lk->version);
 
 	/* The advisory object is the record's own unless the entry names
 	 * another source; then it is this finding's. */
 	if (e->ds_source == NULL) {
-		if (rj->adv == NULL)
-			rj->adv = advisory(h, h->ds_source);
+		if (rj->adv == NULL && (rj->adv = advisory(h, h->ds_source)) == NULL)
+			goto fail;
 		adv = json_incref(rj->adv);
-	} else {
-		adv = advisory(h, url);
+	} else if ((adv = advisory(h, e->ds_source)) == NULL) {
+		goto fail;
 	}
-	m = json_pack("{s:O, s:O, s:s, s:s, s:o, s:s}", "via", pj->via[hit->lookup], "looked_up",
-		      pj->name[hit->lookup], "ecosystem", e->eco, "range_type",
-		      hit->has_range ? (hit->range.type != NULL ? hit->range.type : "?") : "versions", "range",
-		      events != NULL ? events : json_null(), "reason", reason);
+	/* Keys in the order the report has always shown them. */
+	if ((m = json_object()) == NULL)
+		goto fail;
+	bad |= put(m, "via", json_incref(pj->via[hit->lookup]));
+	bad |= put(m, "looked_up", json_incref(pj->name[hit->lookup]));
+	bad |= put(m, "ecosystem", json_string_nocheck(e->eco));
+	bad |= put(m, "range_type", json_string_nocheck(hit->has_range ? (hit->range.type != NULL ? hit->range.type : "?")
+								 : "versions"));
+	bad |= put(m, "range", events != NULL ? events : json_null());
 	events = NULL;
-	f = json_pack("{s:O, s:O, s:O?, s:O, s:O, s:O, s:s?, s:s, s:o, s:o, s:o, s:o}", "id", rj->id, "aliases",
-		      rj->aliases, "summary", rj->summary, "package", pj->copy, "ecosystem", pj->target,
-		      "installed_version", pj->version[hit->lookup], "fixed_version", hit->fixed, "fix_state",
-		      fix_state, "severity", json_is_array(sev) ? json_incref(sev) : json_array(), "distro_severity",
-		      dsev, "advisory", adv, "match", m);
-	dsev = NULL;
-	if (f == NULL)
-		goto out;
-	if (fix_reason != NULL && json_object_set_new(f, "fix_state_reason", json_string(fix_reason)) != 0)
-		goto out;
-	if (json_is_array(rj->upstream) && json_object_set(f, "upstream", rj->upstream) != 0)
-		goto out;
-	*finding = f;
-	f = NULL;
-	r = 0;
-out:
-	json_decref(f);
+	bad |= put(m, "reason", json_string(reason));
+	if (bad || (f = json_object()) == NULL)
+		goto fail;
+	bad |= put(f, "id", json_incref(rj->id));
+	bad |= put(f, "aliases", json_incref(rj->aliases));
+	bad |= put(f, "summary", rj->summary != NULL ? json_incref(rj->summary) : json_null());
+	bad |= put(f, "package", json_incref(pj->copy));
+	bad |= put(f, "ecosystem", json_incref(pj->target));
+	bad |= put(f, "installed_version", json_incref(pj->version[hit->lookup]));
+	bad |= put(f, "fixed_version", str_or_null(hit->fixed));
+	bad |= put(f, "fix_state", json_string_nocheck(fix_state));
+	bad |= put(f, "severity", json_is_array(sev) ? json_incref(sev) : json_array());
+	bad |= put(f, "distro_severity", cached_dsev(rj, h, e, p->fam, esev));
+	bad |= put(f, "advisory", adv);
+	adv = NULL;
+	bad |= put(f, "match", m);
+	m = NULL;
+	if (fix_reason != NULL)
+		bad |= put(f, "fix_state_reason", json_string_nocheck(fix_reason));
+	if (json_is_array(rj->upstream))
+		bad |= put(f, "upstream", json_incref(rj->upstream));
+	if (bad)
+		goto fail;
 	json_decref(esev);
-	return r == 0 ? 0 : cs_err_set(r, "out of memory building a finding (or text that is not UTF-8)");
+	*finding = f;
+	return 0;
+fail:
+	json_decref(f);
+	json_decref(m);
+	json_decref(adv);
+	json_decref(events);
+	json_decref(esev);
+	return cs_err_set(CS_ENOMEM, "out of memory building a finding (or text that is not UTF-8)");
 }
 
 /* ---- one JSON record --------------------------------------------------------- */

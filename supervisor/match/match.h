@@ -127,8 +127,10 @@ struct cs_match_source {
 		    int (*cb)(void *cbctx, long long rec, const void *row, size_t len), void *cbctx);
 	int (*header)(void *ctx, long long rec, const void **hdr, size_t *len);
 	/* Optional (both or neither): another source over the same data, for
-	 * another thread, and its release. With them, a large inventory is
-	 * matched on up to CS_MATCH_THREADS threads (same result, same order). */
+	 * another thread, and its release. With them and
+	 * CELLSCAN_MATCH_THREADS=N in the environment, a large inventory is
+	 * matched on up to N (at most CS_MATCH_THREADS) threads: same result,
+	 * same order. Default: one thread. */
 	int (*again)(void *ctx, void **out);
 	void (*release)(void *ctx);
 };

@@ -161,6 +161,10 @@ struct cs_match_recjson {
 	json_t *aliases, *severity, *upstream;       /* NULL until made; severity/upstream may stay NULL */
 	json_t *id, *summary;                        /* strings (summary may stay NULL) */
 	json_t *adv;                                 /* the advisory when no entry names its own source */
+	const void *ev_key[4];                       /* matched ranges (where their events start) ... */
+	json_t *ev[4];                               /* ... and their events as JSON */
+	const void *ds_key[4];                       /* matched entries (their ecosystem string) ... */
+	json_t *ds[4];                               /* ... and their distribution ratings */
 	int made;
 };
 

@@ -66,6 +66,18 @@ int cs_store_sqlite_open(struct cs_store *s, const char *path)
 	sqlite3_busy_timeout(h, s->opt.busy_timeout_ms);
 	/* WAL: readers never block the writer; FULL: a committed job state
 	 * survives a power cut, which the exactly-once argument needs. */
+	/* Switching a fresh file to WAL needs a lock SQLite does not wait for
+	 * (the busy handler is skipped to avoid a deadlock), so several
+	 * processes opening one new store at once retry here, within the busy
+	 * timeout. */
+	for (int waited = 0;; waited += 10) {
+		rc = sqlite3_exec(h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			break;
+		if (waited >= (int)s->opt.busy_timeout_ms)
+			break;
+		sqlite3_sleep(10);
+	}
 	if ((r = sqlite_exec_simple(s, "PRAGMA journal_mode=WAL", "enabling WAL")) != 0 ||
 	    (r = sqlite_exec_simple(s, "PRAGMA synchronous=FULL", "setting synchronous")) != 0 ||
 	    (r = sqlite_exec_simple(s, "PRAGMA foreign_keys=ON", "enabling foreign keys")) != 0)
