@@ -66,12 +66,6 @@ if [ "$what" = all ] || [ "$what" = match ]; then
   cmake --build build/release -j"$(nproc)" --target match_bench >/dev/null
   echo "### Matching 10,000 packages against 200,000 records"
   echo
-  echo "all CPUs (as cellscan runs it):"
-  echo
   build/release/bench/match_bench "$dir/syn-v2.db" 10000
-  echo
-  echo "one thread (CELLSCAN_MATCH_THREADS=1):"
-  echo
-  CELLSCAN_MATCH_THREADS=1 build/release/bench/match_bench "$dir/syn-v2.db" 10000
   echo
 fi

@@ -1,6 +1,9 @@
 /*
- * inventory.c - cs_match_inventory(): every package of an image against a
- * database of compiled records (match.h, "Compiled records").
+ * inventory.c - cs_match_run() / cs_match_inventory(): every package of an
+ * image against a database of compiled records (match.h, "Compiled
+ * records"), in phases: every look-up key interned, then loaded in key
+ * order; every package evaluated; the matched records' headers read in
+ * file order and the merge decisions taken; only then the JSON findings.
  *
  * Work per scan, not per (package, record) pair: each (ecosystem, name) key
  * is looked up once and its rows kept (every binary of a Debian source
@@ -10,12 +13,10 @@
  * evaluation itself (cs_match_eval_rows) allocates nothing; JSON is built
  * only for a match.
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/errors.h"
 #include "supervisor/match/match_internal.h"
@@ -95,11 +96,12 @@ static int cmp_rowref(const void *a, const void *b)
 }
 
 struct keyent {
-	const char *key;      /* ecosystem NUL name */
+	const char *key;      /* ecosystem NUL name NUL */
 	size_t klen;
 	uint64_t hash;
-	struct rowref *rows;
+	struct rowref *rows;  /* after loading */
 	size_t n;
+	size_t idx;           /* in the order first asked for */
 };
 
 struct hdrent {
@@ -160,134 +162,33 @@ static int table_grow(struct table *t, uint64_t (*hash)(const void *))
 static uint64_t key_hash(const void *e) { return ((const struct keyent *)e)->hash; }
 static uint64_t hdr_hash(const void *e) { return hash_rec(((const struct hdrent *)e)->rec); }
 
-struct run {
-	const struct cs_match_source *src;
-	json_t *notes;
-	struct arena ar;
-	struct table keys, hdrs;
-	/* rows being collected by on_row */
-	struct rowref *tmp;
-	size_t ntmp, captmp;
-};
-
-static int on_row(void *ctx, long long rec, const void *row, size_t len)
+static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
-	struct run *u = ctx;
-	struct cs_match_row w;
-	void *copy;
+	size_t nc;
+	void *q;
 
-	if (u->ntmp == u->captmp) {
-		size_t nc = u->captmp ? u->captmp * 2 : 64;
-		struct rowref *p;
-
-		if (nc > SIZE_MAX / sizeof(*p) || (p = realloc(u->tmp, nc * sizeof(*p))) == NULL)
-			return cs_err_set(CS_ENOMEM, "out of memory");
-		u->tmp = p;
-		u->captmp = nc;
-	}
-	if ((copy = arena_dup(&u->ar, row, len)) == NULL)
+	if (need <= *cap)
+		return 0;
+	nc = need < 64 ? 64 : need * 2;
+	if (nc > SIZE_MAX / size || (q = realloc(*p, nc * size)) == NULL)
 		return cs_err_set(CS_ENOMEM, "out of memory");
-	/* A damaged row sorts first under an empty id; evaluating it says so. */
-	u->tmp[u->ntmp].id = cs_match_row_read(&w, copy, len) == 0 ? w.id : "";
-	cs_err_clear();
-	u->tmp[u->ntmp].rec = rec;
-	u->tmp[u->ntmp].blob = copy;
-	u->tmp[u->ntmp].len = len;
-	u->ntmp++;
+	*p = q;
+	*cap = nc;
 	return 0;
 }
 
-/* The rows of (eco, name), looked up once per scan. */
-static int rows_of(struct keyent **out, struct run *u, const char *eco, const char *name)
+static int bad_record(json_t *notes, const char *id, const char *why)
 {
-	size_t el = strlen(eco), nl = strlen(name), kl = el + 1 + nl, j;
-	char stackkey[CS_MATCH_ECOSYSTEM_MAX + CS_MATCH_NAME_MAX + 2];
-	struct keyent *e;
-	uint64_t h;
-	int r;
+	json_t *o = json_pack("{s:s, s:s}", "id", id != NULL ? id : "?", "reason", why);
 
-	*out = NULL;
-	if (kl >= sizeof(stackkey))
-		return cs_err_set(CS_ELIMIT, "look-up key too long");
-	memcpy(stackkey, eco, el + 1);
-	memcpy(stackkey + el + 1, name, nl);
-	h = hash_bytes(stackkey, kl);
-	if (u->keys.cap > 0)
-		for (j = h & (u->keys.cap - 1); u->keys.slot[j] != NULL; j = (j + 1) & (u->keys.cap - 1)) {
-			e = u->keys.slot[j];
-			if (e->hash == h && e->klen == kl && memcmp(e->key, stackkey, kl) == 0) {
-				*out = e;
-				return 0;
-			}
-		}
-	u->ntmp = 0;
-	if ((r = u->src->rows(u->src->ctx, eco, name, on_row, u)) != 0)
-		return r;
-	/* Records in id order, as a look-up returns them. */
-	if (u->ntmp > 1)
-		qsort(u->tmp, u->ntmp, sizeof(*u->tmp), cmp_rowref);
-	e = arena_alloc(&u->ar, sizeof(*e));
-	if (e == NULL || (e->key = arena_dup(&u->ar, stackkey, kl)) == NULL ||
-	    (e->rows = arena_dup(&u->ar, u->tmp, u->ntmp * sizeof(*u->tmp))) == NULL)
+	if (o == NULL || json_array_append_new(notes, o) != 0)
 		return cs_err_set(CS_ENOMEM, "out of memory");
-	e->klen = kl;
-	e->hash = h;
-	e->n = u->ntmp;
-	if ((u->keys.n + 1) * 2 > u->keys.cap && table_grow(&u->keys, key_hash) != 0)
-		return cs_err_set(CS_ENOMEM, "out of memory");
-	for (j = h & (u->keys.cap - 1); u->keys.slot[j] != NULL; j = (j + 1) & (u->keys.cap - 1))
-		;
-	u->keys.slot[j] = e;
-	u->keys.n++;
-	*out = e;
 	return 0;
 }
 
-/* The header of rec, read once per scan. A damaged one is remembered as
- * such (e->err). */
-static int header_of(struct hdrent **out, struct run *u, long long rec)
-{
-	uint64_t h = hash_rec(rec);
-	struct hdrent *e;
-	const void *p;
-	size_t len, j;
-	int r;
-
-	*out = NULL;
-	if (u->hdrs.cap > 0)
-		for (j = h & (u->hdrs.cap - 1); u->hdrs.slot[j] != NULL; j = (j + 1) & (u->hdrs.cap - 1)) {
-			e = u->hdrs.slot[j];
-			if (e->rec == rec) {
-				*out = e;
-				return 0;
-			}
-		}
-	e = arena_alloc(&u->ar, sizeof(*e));
-	if (e == NULL)
-		return cs_err_set(CS_ENOMEM, "out of memory");
-	memset(e, 0, sizeof(*e));
-	e->rec = rec;
-	r = u->src->header(u->src->ctx, rec, &p, &len);
-	if (r == CS_ENOMEM)
-		return r;
-	if (r == 0) {
-		void *copy = arena_dup(&u->ar, p, len);
-
-		if (copy == NULL)
-			return cs_err_set(CS_ENOMEM, "out of memory");
-		r = cs_match_header_read(&e->h, copy, len);
-	}
-	e->err = r;
-	if ((u->hdrs.n + 1) * 2 > u->hdrs.cap && table_grow(&u->hdrs, hdr_hash) != 0)
-		return cs_err_set(CS_ENOMEM, "out of memory");
-	for (j = h & (u->hdrs.cap - 1); u->hdrs.slot[j] != NULL; j = (j + 1) & (u->hdrs.cap - 1))
-		;
-	u->hdrs.slot[j] = e;
-	u->hdrs.n++;
-	*out = e;
-	return 0;
-}
-
+/* Appends the package's findings to findings; *merge is set when two of
+ * them describe the same vulnerability (merged later, see
+ * merge_findings()). */
 /* ---- one package ---------------------------------------------------------- */
 
 struct prow {
@@ -379,219 +280,6 @@ static int identities_overlap(struct hdrent *const *hs, size_t n)
 		res = v[i].owner != v[i - 1].owner && strcmp(v[i].s, v[i - 1].s) == 0;
 	free(v);
 	return res;
-}
-
-struct pkgwork {
-	struct cs_match_pkg p;
-	struct cs_match_hit hit;
-	struct cs_match_vstate vs;
-	struct prow *rows;
-	size_t nrows, caprows;
-	struct cs_match_row *decoded;
-	size_t capdec;
-	struct hdrent **hits;
-	size_t caphits;
-};
-
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t nc;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	nc = need < 64 ? 64 : need * 2;
-	if (nc > SIZE_MAX / size || (q = realloc(*p, nc * size)) == NULL)
-		return cs_err_set(CS_ENOMEM, "out of memory");
-	*p = q;
-	*cap = nc;
-	return 0;
-}
-
-static int bad_record(json_t *notes, const char *id, const char *why)
-{
-	json_t *o = json_pack("{s:s, s:s}", "id", id != NULL ? id : "?", "reason", why);
-
-	if (o == NULL || json_array_append_new(notes, o) != 0)
-		return cs_err_set(CS_ENOMEM, "out of memory");
-	return 0;
-}
-
-/* Appends the package's findings to findings; *merge is set when two of
- * them describe the same vulnerability (merged later, see
- * merge_findings()). */
-static int match_package(struct run *u, struct pkgwork *w, const json_t *pkg, json_t *findings,
-			 unsigned char *merge)
-{
-	char eco[2][CS_MATCH_ECOSYSTEM_MAX];
-	struct cs_match_pkgjson pj;
-	json_t *pf = NULL;
-	size_t ne, i, k, g0, g1, nh = 0;
-	int r;
-
-	memset(&pj, 0, sizeof(pj));
-	ne = cs_match_lookup_ecosystems(eco, &w->p);
-	w->nrows = 0;
-	for (i = 0; i < ne; i++)
-		for (k = 0; k < w->p.nlookups; k++) {
-			struct keyent *e;
-
-			if ((r = rows_of(&e, u, eco[i], w->p.lookups[k].name)) != 0)
-				return r;
-			if ((r = grow((void **)&w->rows, &w->caprows, w->nrows + e->n, sizeof(*w->rows))) != 0)
-				return r;
-			for (size_t j = 0; j < e->n; j++) {
-				struct prow *x = &w->rows[w->nrows];
-
-				x->rec = e->rows[j].rec;
-				x->seq = w->nrows;
-				x->row = &e->rows[j];
-				w->nrows++;
-			}
-		}
-	if (w->nrows == 0)
-		return 0;
-	/* Records in order of first appearance, each with all its rows. */
-	if (w->nrows > 1) {
-		qsort(w->rows, w->nrows, sizeof(*w->rows), cmp_rec_seq);
-		for (g0 = 0; g0 < w->nrows; g0 = g1) {
-			for (g1 = g0; g1 < w->nrows && w->rows[g1].rec == w->rows[g0].rec; g1++)
-				w->rows[g1].first = w->rows[g0].seq;
-		}
-		qsort(w->rows, w->nrows, sizeof(*w->rows), cmp_first_seq);
-	}
-	memset(w->vs.ok, -1, sizeof(w->vs.ok));
-	memset(w->vs.semver_ok, -1, sizeof(w->vs.semver_ok));
-	pf = json_array();
-	if (pf == NULL)
-		return cs_err_set(CS_ENOMEM, "out of memory");
-	for (g0 = 0; g0 < w->nrows; g0 = g1) {
-		struct hdrent *h;
-		size_t nd = 0;
-		json_t *f = NULL;
-
-		for (g1 = g0; g1 < w->nrows && w->rows[g1].rec == w->rows[g0].rec; g1++)
-			;
-		if ((r = grow((void **)&w->decoded, &w->capdec, g1 - g0, sizeof(*w->decoded))) != 0)
-			goto out;
-		for (i = g0; i < g1; i++) {
-			/* A record reached through two keys may bring the same row twice. */
-			if (i > g0 && w->rows[i].row->blob == w->rows[i - 1].row->blob)
-				continue;
-			if ((r = cs_match_row_read(&w->decoded[nd], w->rows[i].row->blob, w->rows[i].row->len)) != 0)
-				break;
-			nd++;
-		}
-		if (r == 0 && (w->decoded[0].flags & 1))
-			continue;   /* withdrawn */
-		if (r == 0)
-			r = cs_match_eval_rows(&w->hit, &w->p, &w->vs, w->decoded, nd, u->notes);
-		if (r == CS_ENOMEM)
-			goto out;
-		if (r != 0) {
-			/* One damaged record never hides the others; it is named by
-			 * its header when its row cannot say. */
-			char why[256];
-			const char *id = nd > 0 ? w->decoded[0].id : NULL;
-
-			snprintf(why, sizeof(why), "%s", cs_err_msg());
-			if (id == NULL && (r = header_of(&h, u, w->rows[g0].rec)) != 0)
-				goto out;
-			if (id == NULL && h->err == 0)
-				id = h->h.id;
-			if ((r = bad_record(u->notes, id, why)) != 0)
-				goto out;
-			continue;
-		}
-		if (!w->hit.found)
-			continue;
-		if ((r = header_of(&h, u, w->rows[g0].rec)) != 0)
-			goto out;
-		if (h->err != 0) {
-			if ((r = bad_record(u->notes, w->decoded[0].id, "compiled record header is damaged")) != 0)
-				goto out;
-			continue;
-		}
-		if ((r = cs_match_build_finding(&f, &h->h, &h->rj, &pj, pkg, &w->p, &w->hit)) != 0)
-			goto out;
-		if (json_array_append_new(pf, f) != 0 ||
-		    (r = grow((void **)&w->hits, &w->caphits, nh + 1, sizeof(*w->hits))) != 0) {
-			r = cs_err_set(CS_ENOMEM, "out of memory");
-			goto out;
-		}
-		w->hits[nh++] = h;
-	}
-	r = 0;
-	if (nh > 1) {
-		int o = identities_overlap(w->hits, nh);
-
-		if (o < 0)
-			r = cs_err_set(CS_ENOMEM, "out of memory");
-		*merge = o > 0;
-	}
-	if (r == 0 && json_array_extend(findings, pf) != 0)
-		r = cs_err_set(CS_ENOMEM, "out of memory");
-out:
-	json_decref(pf);
-	cs_match_pkgjson_clear(&pj);
-	return r;
-}
-
-/* One contiguous share of the packages, matched by one thread into its own
- * arrays (joined in order afterwards). */
-struct job {
-	struct cs_match_source src;
-	const json_t *packages;
-	size_t from, to;
-	const char *os_ecosystem;
-	json_t *findings, *notes;
-	size_t *counts;       /* findings per package (shared, own indices only) */
-	unsigned char *merge; /* per package: its findings need merging */
-	size_t matched;
-	int r;
-	char err[1024];
-	pthread_t th;
-	int started;
-};
-
-static int run_job(struct job *j)
-{
-	struct run u;
-	struct pkgwork *w;
-	size_t i, before;
-	int r = 0;
-
-	memset(&u, 0, sizeof(u));
-	u.src = &j->src;
-	u.notes = j->notes;
-	w = calloc(1, sizeof(*w));
-	if (w == NULL)
-		return cs_err_set(CS_ENOMEM, "out of memory");
-	for (i = j->from; i < j->to; i++) {
-		const json_t *pkg = json_array_get(j->packages, i);
-
-		if (cs_match_pkg_prepare(&w->p, pkg, j->os_ecosystem) != 0) {
-			cs_err_clear();
-			continue;   /* an OS package of an unsupported OS, a kind without data */
-		}
-		j->matched++;
-		before = json_array_size(j->findings);
-		if ((r = match_package(&u, w, pkg, j->findings, &j->merge[i])) != 0)
-			break;
-		j->counts[i] = json_array_size(j->findings) - before;
-	}
-	for (i = 0; i < u.hdrs.cap; i++)
-		if (u.hdrs.slot[i] != NULL)
-			cs_match_recjson_clear(&((struct hdrent *)u.hdrs.slot[i])->rj);
-	free(u.hdrs.slot);
-	free(u.keys.slot);
-	free(u.tmp);
-	free(w->rows);
-	free(w->decoded);
-	free(w->hits);
-	free(w);
-	arena_free(&u.ar);
-	return r;
 }
 
 /* ---- the same package listed twice ---------------------------------------- */
@@ -723,144 +411,512 @@ out:
 	return r == 0 || r != CS_ENOMEM ? r : cs_err_set(CS_ENOMEM, "out of memory");
 }
 
-static void *job_thread(void *arg)
-{
-	struct job *j = arg;
+struct pkgres {
+	size_t key[4];        /* indices into keyv */
+	unsigned char nkeys, prepared, merge;
+	size_t first, nhits;  /* its hits: hits[first .. first + nhits) */
+};
 
-	j->r = run_job(j);
-	if (j->r != 0)
-		snprintf(j->err, sizeof(j->err), "%s", cs_err_msg());
-	return NULL;
+struct hitrec {
+	size_t pkg;
+	long long rec;
+	const char *id;       /* the record id (in its row) */
+	struct hdrent *h;     /* phase 3; NULL: dropped (damaged header) */
+	struct cs_match_hit hit;
+};
+
+struct cs_match_result {
+	const json_t *packages;
+	const struct cs_match_source *src;   /* during cs_match_run only */
+	json_t *notes;
+	char *os_ecosystem;
+	struct arena ar;
+	struct table keys, hdrs;
+	struct keyent **keyv;
+	size_t nkeyv, capkeyv;
+	struct pkgres *pk;
+	size_t npk, matched;
+	struct hitrec *hits;
+	size_t nhits, caphits;
+	/* scratch */
+	struct rowref *tmp;
+	size_t ntmp, captmp;
+	struct prow *rows;
+	size_t caprows;
+	struct cs_match_row *decoded;
+	size_t capdec;
+	struct cs_match_pkg p;
+	struct cs_match_vstate vs;
+};
+
+static int on_row(void *ctx, long long rec, const void *row, size_t len)
+{
+	struct cs_match_result *u = ctx;
+	struct cs_match_row w;
+	void *copy;
+	int r;
+
+	if ((r = grow((void **)&u->tmp, &u->captmp, u->ntmp + 1, sizeof(*u->tmp))) != 0)
+		return r;
+	if ((copy = arena_dup(&u->ar, row, len)) == NULL)
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	/* A damaged row sorts first under an empty id; evaluating it says so. */
+	u->tmp[u->ntmp].id = cs_match_row_read(&w, copy, len) == 0 ? w.id : "";
+	cs_err_clear();
+	u->tmp[u->ntmp].rec = rec;
+	u->tmp[u->ntmp].blob = copy;
+	u->tmp[u->ntmp].len = len;
+	u->ntmp++;
+	return 0;
+}
+
+/* The index in keyv of (eco, name), added (not yet loaded) when new. */
+static int key_intern(size_t *out, struct cs_match_result *u, const char *eco, const char *name)
+{
+	size_t el = strlen(eco), nl = strlen(name), kl = el + 1 + nl, j;
+	char stackkey[CS_MATCH_ECOSYSTEM_MAX + CS_MATCH_NAME_MAX + 2];
+	struct keyent *e;
+	uint64_t h;
+	int r;
+
+	if (kl >= sizeof(stackkey))
+		return cs_err_set(CS_ELIMIT, "look-up key too long");
+	memcpy(stackkey, eco, el + 1);
+	memcpy(stackkey + el + 1, name, nl + 1);
+	h = hash_bytes(stackkey, kl);
+	if (u->keys.cap > 0)
+		for (j = h & (u->keys.cap - 1); u->keys.slot[j] != NULL; j = (j + 1) & (u->keys.cap - 1)) {
+			e = u->keys.slot[j];
+			if (e->hash == h && e->klen == kl && memcmp(e->key, stackkey, kl) == 0) {
+				*out = e->idx;
+				return 0;
+			}
+		}
+	e = arena_alloc(&u->ar, sizeof(*e));
+	/* ecosystem NUL name NUL: both halves are C strings */
+	if (e == NULL || (e->key = arena_dup(&u->ar, stackkey, kl + 1)) == NULL)
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	e->klen = kl;
+	e->hash = h;
+	e->rows = NULL;
+	e->n = 0;
+	e->idx = u->nkeyv;
+	if ((r = grow((void **)&u->keyv, &u->capkeyv, u->nkeyv + 1, sizeof(*u->keyv))) != 0)
+		return r;
+	if ((u->keys.n + 1) * 2 > u->keys.cap && table_grow(&u->keys, key_hash) != 0)
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	for (j = h & (u->keys.cap - 1); u->keys.slot[j] != NULL; j = (j + 1) & (u->keys.cap - 1))
+		;
+	u->keys.slot[j] = e;
+	u->keys.n++;
+	u->keyv[u->nkeyv] = e;
+	*out = u->nkeyv++;
+	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct keyent *x = *(const struct keyent *const *)a, *y = *(const struct keyent *const *)b;
+	size_t l = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(x->key, y->key, l);
+
+	return c != 0 ? c : x->klen < y->klen ? -1 : x->klen > y->klen;
 }
 
 /*
- * One thread unless CELLSCAN_MATCH_THREADS=N (1-9) asks for more: on the
- * 2-vCPU machine the benchmarks run on, two threads cost 1.5x the CPU for
- * no steady gain in wall time (docs/BENCHMARKS.md), and serve already runs
- * scans side by side. Never more than the CPUs, CS_MATCH_THREADS, or one
- * thread per CS_MATCH_THREAD_MIN packages.
+ * Loads every key's rows, in key order: neighbouring keys sit in
+ * neighbouring index pages, so the look-ups walk the index instead of
+ * jumping around it. keyv is sorted in place; the packages keep pointers.
  */
-static size_t threads_for(size_t n, const struct cs_match_source *src)
+static int load_keys(struct cs_match_result *u, struct keyent **byidx)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	const char *env = getenv("CELLSCAN_MATCH_THREADS");
-	size_t t = n / CS_MATCH_THREAD_MIN, want;
+	size_t i;
+	int r;
 
-	if (env == NULL || env[0] < '1' || env[0] > '9' || env[1] != '\0')
-		return 1;
-	want = (size_t)(env[0] - '0');
-	if (src->again == NULL || src->release == NULL || cpus < 2 || t < 2)
-		return 1;
-	if (t > want)
-		t = want;
-	if (t > (size_t)cpus)
-		t = (size_t)cpus;
-	return t > CS_MATCH_THREADS ? CS_MATCH_THREADS : t;
+	for (i = 0; i < u->nkeyv; i++)
+		byidx[i] = u->keyv[i];
+	if (u->nkeyv > 1)
+		qsort(u->keyv, u->nkeyv, sizeof(*u->keyv), cmp_key);
+	for (i = 0; i < u->nkeyv; i++) {
+		struct keyent *e = u->keyv[i];
+
+		u->ntmp = 0;
+		if ((r = u->src->rows(u->src->ctx, e->key, e->key + strlen(e->key) + 1, on_row, u)) != 0)
+			return r;
+		/* Records in id order, as a look-up returns them. */
+		if (u->ntmp > 1)
+			qsort(u->tmp, u->ntmp, sizeof(*u->tmp), cmp_rowref);
+		if ((e->rows = arena_dup(&u->ar, u->tmp, u->ntmp * sizeof(*u->tmp))) == NULL)
+			return cs_err_set(CS_ENOMEM, "out of memory");
+		e->n = u->ntmp;
+	}
+	return 0;
+}
+
+/* The header of rec, read once per scan. A damaged one is remembered as
+ * such (e->err). */
+static int header_of(struct hdrent **out, struct cs_match_result *u, long long rec)
+{
+	uint64_t h = hash_rec(rec);
+	struct hdrent *e;
+	const void *p;
+	size_t len, j;
+	int r;
+
+	*out = NULL;
+	if (u->hdrs.cap > 0)
+		for (j = h & (u->hdrs.cap - 1); u->hdrs.slot[j] != NULL; j = (j + 1) & (u->hdrs.cap - 1)) {
+			e = u->hdrs.slot[j];
+			if (e->rec == rec) {
+				*out = e;
+				return 0;
+			}
+		}
+	e = arena_alloc(&u->ar, sizeof(*e));
+	if (e == NULL)
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	memset(e, 0, sizeof(*e));
+	e->rec = rec;
+	r = u->src->header(u->src->ctx, rec, &p, &len);
+	if (r == CS_ENOMEM)
+		return r;
+	if (r == 0) {
+		void *copy = arena_dup(&u->ar, p, len);
+
+		if (copy == NULL)
+			return cs_err_set(CS_ENOMEM, "out of memory");
+		r = cs_match_header_read(&e->h, copy, len);
+	}
+	e->err = r;
+	cs_err_clear();
+	if ((u->hdrs.n + 1) * 2 > u->hdrs.cap && table_grow(&u->hdrs, hdr_hash) != 0)
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	for (j = h & (u->hdrs.cap - 1); u->hdrs.slot[j] != NULL; j = (j + 1) & (u->hdrs.cap - 1))
+		;
+	u->hdrs.slot[j] = e;
+	u->hdrs.n++;
+	*out = e;
+	return 0;
+}
+
+
+/* Phase 2 for one package: its records (rows grouped by record, in order of
+ * first appearance) evaluated; matches appended to u->hits. */
+static int evaluate_package(struct cs_match_result *u, size_t pi, struct keyent **byidx)
+{
+	struct pkgres *pk = &u->pk[pi];
+	size_t nrows = 0, i, k, g0, g1;
+	int r;
+
+	pk->first = u->nhits;
+	for (k = 0; k < pk->nkeys; k++) {
+		const struct keyent *e = byidx[pk->key[k]];
+
+		if ((r = grow((void **)&u->rows, &u->caprows, nrows + e->n, sizeof(*u->rows))) != 0)
+			return r;
+		for (size_t j = 0; j < e->n; j++) {
+			u->rows[nrows].rec = e->rows[j].rec;
+			u->rows[nrows].seq = nrows;
+			u->rows[nrows].row = &e->rows[j];
+			nrows++;
+		}
+	}
+	if (nrows == 0)
+		return 0;
+	if (nrows > 1) {
+		qsort(u->rows, nrows, sizeof(*u->rows), cmp_rec_seq);
+		for (g0 = 0; g0 < nrows; g0 = g1)
+			for (g1 = g0; g1 < nrows && u->rows[g1].rec == u->rows[g0].rec; g1++)
+				u->rows[g1].first = u->rows[g0].seq;
+		qsort(u->rows, nrows, sizeof(*u->rows), cmp_first_seq);
+	}
+	memset(u->vs.ok, -1, sizeof(u->vs.ok));
+	memset(u->vs.semver_ok, -1, sizeof(u->vs.semver_ok));
+	for (g0 = 0; g0 < nrows; g0 = g1) {
+		size_t nd = 0;
+
+		for (g1 = g0; g1 < nrows && u->rows[g1].rec == u->rows[g0].rec; g1++)
+			;
+		if ((r = grow((void **)&u->decoded, &u->capdec, g1 - g0, sizeof(*u->decoded))) != 0 ||
+		    (r = grow((void **)&u->hits, &u->caphits, u->nhits + 1, sizeof(*u->hits))) != 0)
+			return r;
+		for (i = g0; i < g1; i++) {
+			/* A record reached through two keys may bring the same row twice. */
+			if (i > g0 && u->rows[i].row->blob == u->rows[i - 1].row->blob)
+				continue;
+			if ((r = cs_match_row_read(&u->decoded[nd], u->rows[i].row->blob, u->rows[i].row->len)) != 0)
+				break;
+			nd++;
+		}
+		if (r == 0 && (u->decoded[0].flags & 1))
+			continue;   /* withdrawn */
+		if (r == 0)
+			r = cs_match_eval_rows(&u->hits[u->nhits].hit, &u->p, &u->vs, u->decoded, nd, u->notes);
+		if (r == CS_ENOMEM)
+			return r;
+		if (r != 0) {
+			/* One damaged record never hides the others; it is named by
+			 * its header when its row cannot say. */
+			char why[256];
+			const char *id = nd > 0 ? u->decoded[0].id : NULL;
+			struct hdrent *h;
+
+			snprintf(why, sizeof(why), "%s", cs_err_msg());
+			if (id == NULL && (r = header_of(&h, u, u->rows[g0].rec)) != 0)
+				return r;
+			if (id == NULL && h->err == 0)
+				id = h->h.id;
+			if ((r = bad_record(u->notes, id, why)) != 0)
+				return r;
+			continue;
+		}
+		if (!u->hits[u->nhits].hit.found)
+			continue;
+		u->hits[u->nhits].pkg = pi;
+		u->hits[u->nhits].rec = u->rows[g0].rec;
+		u->hits[u->nhits].id = u->decoded[0].id;
+		u->hits[u->nhits].h = NULL;
+		u->nhits++;
+	}
+	pk->nhits = u->nhits - pk->first;
+	return 0;
+}
+
+static int cmp_hit_rec(const void *a, const void *b)
+{
+	const struct hitrec *x = *(const struct hitrec *const *)a, *y = *(const struct hitrec *const *)b;
+
+	return x->rec < y->rec ? -1 : x->rec > y->rec;
+}
+
+/* Phase 3: the headers of the matched records, read in rowid order (file
+ * order), then each package's merge decision. */
+static int read_headers(struct cs_match_result *u)
+{
+	struct hitrec **order = NULL;
+	struct hdrent **hs = NULL;
+	size_t i, caphs = 0;
+	int r = 0;
+
+	if (u->nhits == 0)
+		return 0;
+	order = malloc(u->nhits * sizeof(*order));
+	if (order == NULL)
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	for (i = 0; i < u->nhits; i++)
+		order[i] = &u->hits[i];
+	qsort(order, u->nhits, sizeof(*order), cmp_hit_rec);
+	for (i = 0; i < u->nhits && r == 0; i++) {
+		struct hdrent *h;
+
+		if ((r = header_of(&h, u, order[i]->rec)) != 0)
+			break;
+		if (h->err != 0) {
+			if (i == 0 || order[i - 1]->rec != order[i]->rec)
+				r = bad_record(u->notes, order[i]->id, "compiled record header is damaged");
+			continue;
+		}
+		order[i]->h = h;
+	}
+	for (i = 0; i < u->npk && r == 0; i++) {
+		struct pkgres *pk = &u->pk[i];
+		size_t n = 0;
+
+		if (pk->nhits < 2)
+			continue;
+		if ((r = grow((void **)&hs, &caphs, pk->nhits, sizeof(*hs))) != 0)
+			break;
+		for (size_t k = pk->first; k < pk->first + pk->nhits; k++)
+			if (u->hits[k].h != NULL)
+				hs[n++] = u->hits[k].h;
+		if (n > 1) {
+			int o = identities_overlap(hs, n);
+
+			if (o < 0)
+				r = cs_err_set(CS_ENOMEM, "out of memory");
+			pk->merge = o > 0;
+		}
+	}
+	free(hs);
+	free(order);
+	return r;
+}
+
+int cs_match_run(struct cs_match_result **out, const json_t *packages, const char *os_ecosystem,
+		 const struct cs_match_source *src, json_t *notes)
+{
+	struct cs_match_result *u;
+	struct keyent **byidx = NULL;
+	char eco[2][CS_MATCH_ECOSYSTEM_MAX];
+	size_t i, n = json_array_size(packages);
+	int r = 0;
+
+	*out = NULL;
+	if (!json_is_array(packages) || !json_is_array(notes) || src == NULL || src->rows == NULL ||
+	    src->header == NULL)
+		return cs_err_set(CS_EINVAL, "cs_match_run: bad arguments");
+	u = calloc(1, sizeof(*u));
+	if (u == NULL)
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	u->packages = json_incref((json_t *)packages);
+	u->notes = notes;
+	u->src = src;
+	u->npk = n;
+	u->pk = calloc(n > 0 ? n : 1, sizeof(*u->pk));
+	if (u->pk == NULL || (os_ecosystem != NULL && (u->os_ecosystem = strdup(os_ecosystem)) == NULL)) {
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* 1: every package's keys, interned; then all keys loaded in order. */
+	for (i = 0; i < n; i++) {
+		size_t ne, e, k;
+
+		if (cs_match_pkg_prepare(&u->p, json_array_get(packages, i), u->os_ecosystem) != 0) {
+			cs_err_clear();
+			continue;   /* an OS package of an unsupported OS, a kind without data */
+		}
+		u->pk[i].prepared = 1;
+		u->matched++;
+		ne = cs_match_lookup_ecosystems(eco, &u->p);
+		for (e = 0; e < ne; e++)
+			for (k = 0; k < u->p.nlookups; k++)
+				if ((r = key_intern(&u->pk[i].key[u->pk[i].nkeys++], u, eco[e],
+						    u->p.lookups[k].name)) != 0)
+					goto out;
+	}
+	byidx = malloc((u->nkeyv > 0 ? u->nkeyv : 1) * sizeof(*byidx));
+	if (byidx == NULL) {
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = load_keys(u, byidx)) != 0)
+		goto out;
+	/* 2: evaluation, package by package (notes come out in that order). */
+	for (i = 0; i < n; i++) {
+		if (!u->pk[i].prepared)
+			continue;
+		if (cs_match_pkg_prepare(&u->p, json_array_get(packages, i), u->os_ecosystem) != 0) {
+			r = cs_err_set(CS_EINTERNAL, "package %zu prepared once but not twice", i);
+			goto out;
+		}
+		if ((r = evaluate_package(u, i, byidx)) != 0)
+			goto out;
+	}
+	/* 3: headers and merge decisions. */
+	r = read_headers(u);
+out:
+	free(byidx);
+	u->src = NULL;
+	if (r != 0) {
+		cs_match_result_free(u);
+		return r;
+	}
+	*out = u;
+	return 0;
+}
+
+size_t cs_match_result_hits(const struct cs_match_result *u)
+{
+	return u != NULL ? u->nhits : 0;
+}
+
+size_t cs_match_result_matched(const struct cs_match_result *u)
+{
+	return u != NULL ? u->matched : 0;
+}
+
+int cs_match_result_findings(struct cs_match_result *u, json_t *findings)
+{
+	size_t *counts = NULL, i, base = json_array_size(findings);
+	unsigned char *merge = NULL;
+	json_t *mine = NULL;
+	int r = 0;
+
+	if (u == NULL || !json_is_array(findings))
+		return cs_err_set(CS_EINVAL, "cs_match_result_findings: bad arguments");
+	counts = calloc(u->npk > 0 ? u->npk : 1, sizeof(*counts));
+	merge = calloc(u->npk > 0 ? u->npk : 1, 1);
+	mine = base == 0 ? json_incref(findings) : json_array();
+	if (counts == NULL || merge == NULL || mine == NULL) {
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < u->npk && r == 0; i++) {
+		const json_t *pkg = json_array_get(u->packages, i);
+		struct pkgres *pk = &u->pk[i];
+		struct cs_match_pkgjson pj;
+
+		if (pk->nhits == 0)
+			continue;
+		if (cs_match_pkg_prepare(&u->p, pkg, u->os_ecosystem) != 0) {
+			r = cs_err_set(CS_EINTERNAL, "package %zu prepared once but not twice", i);
+			break;
+		}
+		memset(&pj, 0, sizeof(pj));
+		merge[i] = pk->merge;
+		for (size_t k = pk->first; k < pk->first + pk->nhits && r == 0; k++) {
+			struct hitrec *h = &u->hits[k];
+			json_t *f = NULL;
+
+			if (h->h == NULL)
+				continue;   /* its header is damaged: a note says so */
+			if ((r = cs_match_build_finding(&f, &h->h->h, &h->h->rj, &pj, pkg, &u->p, &h->hit)) != 0)
+				break;
+			if (json_array_append_new(mine, f) != 0)
+				r = cs_err_set(CS_ENOMEM, "out of memory");
+			counts[i]++;
+		}
+		cs_match_pkgjson_clear(&pj);
+	}
+	if (r == 0)
+		r = merge_findings(mine, u->packages, counts, merge, u->npk);
+	if (r == 0 && base > 0 && json_array_extend(findings, mine) != 0)
+		r = cs_err_set(CS_ENOMEM, "out of memory");
+out:
+	json_decref(mine);
+	free(counts);
+	free(merge);
+	return r;
+}
+
+void cs_match_result_free(struct cs_match_result *u)
+{
+	size_t i;
+
+	if (u == NULL)
+		return;
+	for (i = 0; i < u->hdrs.cap; i++)
+		if (u->hdrs.slot[i] != NULL)
+			cs_match_recjson_clear(&((struct hdrent *)u->hdrs.slot[i])->rj);
+	free(u->hdrs.slot);
+	free(u->keys.slot);
+	free(u->keyv);
+	free(u->pk);
+	free(u->hits);
+	free(u->tmp);
+	free(u->rows);
+	free(u->decoded);
+	free(u->os_ecosystem);
+	json_decref((json_t *)u->packages);
+	arena_free(&u->ar);
+	free(u);
 }
 
 int cs_match_inventory(json_t *findings, json_t *notes, size_t *matched, const json_t *packages,
 		       const char *os_ecosystem, const struct cs_match_source *src)
 {
-	struct job jobs[CS_MATCH_THREADS];
-	size_t n = json_array_size(packages), nt, t, *counts;
-	unsigned char *merge;
-	size_t base = json_array_size(findings);
-	int r = 0;
+	struct cs_match_result *u = NULL;
+	int r;
 
 	if (matched != NULL)
 		*matched = 0;
-	if (!json_is_array(findings) || !json_is_array(notes) || src == NULL || src->rows == NULL ||
-	    src->header == NULL)
+	if (!json_is_array(findings))
 		return cs_err_set(CS_EINVAL, "cs_match_inventory: bad arguments");
-	counts = calloc(n > 0 ? n : 1, sizeof(*counts));
-	merge = calloc(n > 0 ? n : 1, 1);
-	if (counts == NULL || merge == NULL) {
-		free(counts);
-		free(merge);
-		return cs_err_set(CS_ENOMEM, "out of memory");
-	}
-	nt = threads_for(n, src);
-	memset(jobs, 0, sizeof(jobs));
-	for (t = 0; t < nt; t++) {
-		struct job *j = &jobs[t];
-
-		j->src = *src;
-		j->packages = packages;
-		j->from = n * t / nt;
-		j->to = n * (t + 1) / nt;
-		j->os_ecosystem = os_ecosystem;
-		j->counts = counts;
-		j->merge = merge;
-		j->findings = t == 0 ? json_incref(findings) : json_array();
-		j->notes = t == 0 ? json_incref(notes) : json_array();
-		if (j->findings == NULL || j->notes == NULL) {
-			r = cs_err_set(CS_ENOMEM, "out of memory");
-			break;
-		}
-		if (t == 0)
-			continue;
-		/* A thread that cannot get its own handle leaves its share to
-		 * the calling thread: same result, less parallel. */
-		if (src->again(src->ctx, &j->src.ctx) != 0) {
-			cs_err_clear();
-			j->src = *src;
-			continue;
-		}
-		if (pthread_create(&j->th, NULL, job_thread, j) != 0) {
-			src->release(j->src.ctx);
-			j->src = *src;
-			continue;
-		}
-		j->started = 1;
-	}
-	if (r == 0)
-		r = run_job(&jobs[0]);
-	/* Shares whose thread did not start run here, in order. */
-	for (t = 1; t < nt; t++) {
-		struct job *j = &jobs[t];
-
-		if (j->started) {
-			pthread_join(j->th, NULL);
-			src->release(j->src.ctx);
-		} else if (r == 0 && j->findings != NULL && j->notes != NULL) {
-			j->r = run_job(j);
-			if (j->r != 0)
-				snprintf(j->err, sizeof(j->err), "%s", cs_err_msg());
-		}
-		if (r == 0 && j->r != 0)
-			r = cs_err_set(j->r, "%s", j->err);
-		if (r == 0 && (json_array_extend(findings, j->findings) != 0 ||
-			       json_array_extend(notes, j->notes) != 0))
-			r = cs_err_set(CS_ENOMEM, "out of memory");
-	}
-	for (t = 0; t < nt; t++) {
-		if (matched != NULL)
-			*matched += jobs[t].matched;
-		json_decref(jobs[t].findings);
-		json_decref(jobs[t].notes);
-	}
-	/* Only findings this call added take part (the caller's array may
-	 * have more before them). */
-	if (r == 0 && base == 0)
-		r = merge_findings(findings, packages, counts, merge, n);
-	else if (r == 0 && base > 0) {
-		json_t *mine = json_array();
-		size_t k;
-
-		for (k = base; mine != NULL && k < json_array_size(findings); k++)
-			if (json_array_append(mine, json_array_get(findings, k)) != 0)
-				break;
-		if (mine == NULL || k < json_array_size(findings))
-			r = cs_err_set(CS_ENOMEM, "out of memory");
-		if (r == 0 && (r = merge_findings(mine, packages, counts, merge, n)) == 0) {
-			while (r == 0 && json_array_size(findings) > base)
-				r = json_array_remove(findings, json_array_size(findings) - 1) != 0 ? CS_ENOMEM : 0;
-			if (r == 0 && json_array_extend(findings, mine) != 0)
-				r = cs_err_set(CS_ENOMEM, "out of memory");
-		}
-		json_decref(mine);
-	}
-	free(counts);
-	free(merge);
+	if ((r = cs_match_run(&u, packages, os_ecosystem, src, notes)) != 0)
+		return r;
+	if (matched != NULL)
+		*matched = u->matched;
+	r = cs_match_result_findings(u, findings);
+	cs_match_result_free(u);
 	return r;
 }

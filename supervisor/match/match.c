@@ -514,13 +514,39 @@ static int recjson_make(struct cs_match_recjson *j, const struct cs_match_header
 	for (i = 0; i < h->naliases; i++) {
 		const char *s = cs_match_rd_str(&r);
 
-		if (s == NULL || json_array_append_new(j->aliases, json_string(s)) != 0)
+		if (s == NULL || json_array_append_new(j->aliases, json_string_nocheck(s)) != 0)
 			return -1;
 	}
-	j->severity = parse_or_null(h->severity_json);
-	j->upstream = parse_or_null(h->upstream_json);
-	if ((h->severity_json != NULL && j->severity == NULL) || (h->upstream_json != NULL && j->upstream == NULL))
+	if (h->flags & 2) {
+		/* {"type", "score"} objects, kept as the record had them */
+		r = h->severity;
+		if ((j->severity = json_array()) == NULL)
+			return -1;
+		for (i = 0; i < h->nseverity; i++) {
+			const char *t = cs_match_rd_str(&r), *sc = cs_match_rd_str(&r);
+			json_t *o = json_object();
+
+			if (o == NULL || t == NULL || sc == NULL || json_array_append_new(j->severity, o) != 0 ||
+			    json_object_set_new_nocheck(o, "type", json_string_nocheck(t)) != 0 ||
+			    json_object_set_new_nocheck(o, "score", json_string_nocheck(sc)) != 0)
+				return -1;
+		}
+	} else if ((j->severity = parse_or_null(h->severity_json)) == NULL && h->severity_json != NULL) {
 		return -1;
+	}
+	if (h->flags & 4) {
+		r = h->upstream;
+		if ((j->upstream = json_array()) == NULL)
+			return -1;
+		for (i = 0; i < h->nupstream; i++) {
+			const char *u = cs_match_rd_str(&r);
+
+			if (u == NULL || json_array_append_new(j->upstream, json_string_nocheck(u)) != 0)
+				return -1;
+		}
+	} else if ((j->upstream = parse_or_null(h->upstream_json)) == NULL && h->upstream_json != NULL) {
+		return -1;
+	}
 	j->id = json_string(h->id);
 	j->summary = h->summary != NULL ? json_string(h->summary) : NULL;
 	if (j->id == NULL || (h->summary != NULL && j->summary == NULL))

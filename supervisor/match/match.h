@@ -126,19 +126,7 @@ struct cs_match_source {
 	int (*rows)(void *ctx, const char *ecosystem, const char *name,
 		    int (*cb)(void *cbctx, long long rec, const void *row, size_t len), void *cbctx);
 	int (*header)(void *ctx, long long rec, const void **hdr, size_t *len);
-	/* Optional (both or neither): another source over the same data, for
-	 * another thread, and its release. With them and
-	 * CELLSCAN_MATCH_THREADS=N in the environment, a large inventory is
-	 * matched on up to N (at most CS_MATCH_THREADS) threads: same result,
-	 * same order. Default: one thread. */
-	int (*again)(void *ctx, void **out);
-	void (*release)(void *ctx);
 };
-
-/* Threads cs_match_inventory() uses at most, and the fewest packages a
- * thread is given. */
-#define CS_MATCH_THREADS 4
-#define CS_MATCH_THREAD_MIN 500
 
 /*
  * Matches every package of packages (an inventory's "packages" array)
@@ -153,5 +141,23 @@ struct cs_match_source {
  */
 int cs_match_inventory(json_t *findings, json_t *notes, size_t *matched, const json_t *packages,
 		       const char *os_ecosystem, const struct cs_match_source *src);
+
+/*
+ * cs_match_inventory() in its two steps, for callers that time or use them
+ * apart. cs_match_run: the matching itself (look-ups, evaluation, the
+ * matched records' headers, which findings will merge); notes are appended
+ * to notes; src is not used after it returns. *out keeps packages (a
+ * reference) and everything read; free with cs_match_result_free().
+ * cs_match_result_findings: the findings as JSON, appended to findings.
+ * _hits: the (package, record) matches before merging; _matched: the
+ * packages looked up.
+ */
+struct cs_match_result;
+int cs_match_run(struct cs_match_result **out, const json_t *packages, const char *os_ecosystem,
+		 const struct cs_match_source *src, json_t *notes);
+int cs_match_result_findings(struct cs_match_result *r, json_t *findings);
+size_t cs_match_result_hits(const struct cs_match_result *r);
+size_t cs_match_result_matched(const struct cs_match_result *r);
+void cs_match_result_free(struct cs_match_result *r);
 
 #endif

@@ -92,8 +92,9 @@ struct cs_match_header {
 	unsigned flags;                   /* bit 0: withdrawn */
 	const char *id, *summary, *modified, *published, *ds_source, *ds_severity;
 	const char *severity_json, *upstream_json;   /* compact JSON arrays or NULL */
-	uint32_t naliases, nupstream;
+	uint32_t naliases, nupstream, nseverity;
 	struct cs_match_rd aliases, upstream;        /* cursors at the first string */
+	struct cs_match_rd severity;                 /* (type, score) pairs, flags bit 1 */
 };
 
 struct cs_match_row {

@@ -7,11 +7,15 @@
  * and a NUL, or the length 0xffffffff for "absent"):
  *   header: 'H' flags id summary modified published ds_source ds_severity
  *           severity_json upstream_json n_aliases alias... n_upstream up...
+ *           n_severity (type score)...
  *   row:    'R' flags id n_entries entry...
  *   entry:  byte_len index ecosystem name urgency ds_source ds_severity
  *           severity_json n_ranges range... n_versions version...
  *   range:  byte_len type n_events (kind:u8 value)...
- * flags bit 0: the record is withdrawn.
+ * flags bit 0: the record is withdrawn; bit 1: severity is the (type, score)
+ * list, not severity_json; bit 2: upstream is the string list alone, not
+ * upstream_json. (The lists are used when they say exactly what the JSON
+ * says, key order included, so findings need no JSON parse.)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -102,26 +106,80 @@ static uint8_t flags_of(const json_t *record)
 	return w != NULL && !json_is_null(w) ? 1 : 0;
 }
 
+/* 1 when every item of a is {"type": string, "score": string}, keys in
+ * that order and nothing else. */
+static int plain_severity(const json_t *a)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(a); i++) {
+		json_t *o = json_array_get(a, i);
+		void *it = json_object_iter(o);
+
+		if (!json_is_object(o) || json_object_size(o) != 2 || it == NULL ||
+		    strcmp(json_object_iter_key(it), "type") != 0 || !json_is_string(json_object_iter_value(it)))
+			return 0;
+		it = json_object_iter_next(o, it);
+		if (it == NULL || strcmp(json_object_iter_key(it), "score") != 0 ||
+		    !json_is_string(json_object_iter_value(it)))
+			return 0;
+		/* a NUL inside would not survive the C string */
+		if (strlen(json_string_value(json_object_get(o, "type"))) !=
+			    json_string_length(json_object_get(o, "type")) ||
+		    strlen(json_string_value(json_object_get(o, "score"))) !=
+			    json_string_length(json_object_get(o, "score")))
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 when every item of a is a string without NUL. */
+static int plain_strings(const json_t *a)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(a); i++) {
+		json_t *v = json_array_get(a, i);
+
+		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+			return 0;
+	}
+	return 1;
+}
+
 int cs_match_compile_header(struct cs_buf *out, const json_t *record)
 {
 	const json_t *ds = json_object_get(record, "database_specific");
+	const json_t *sev = json_object_get(record, "severity"), *up = json_object_get(record, "upstream");
+	int sev_plain = json_is_array(sev) && plain_severity(sev);
+	int up_plain = json_is_array(up) && plain_strings(up);
 	uint8_t head[2] = {'H', 0};
+	size_t i;
 	int r;
 
 	if (out == NULL || !json_is_object(record) || cs_match_jstr(record, "id") == NULL)
 		return cs_err_set(CS_EFORMAT, "OSV record is not an object with an id");
-	head[1] = flags_of(record);
+	head[1] = (uint8_t)(flags_of(record) | (sev_plain ? 2 : 0) | (up_plain ? 4 : 0));
 	if ((r = cs_buf_add(out, head, 2)) != 0 || (r = put_str(out, cs_match_jstr(record, "id"))) != 0 ||
 	    (r = put_str(out, cs_match_jstr(record, "summary"))) != 0 ||
 	    (r = put_str(out, cs_match_jstr(record, "modified"))) != 0 ||
 	    (r = put_str(out, cs_match_jstr(record, "published"))) != 0 ||
 	    (r = put_str(out, cs_match_jstr(ds, "source"))) != 0 ||
 	    (r = put_str(out, cs_match_jstr(ds, "severity"))) != 0 ||
-	    (r = put_json_if_array(out, json_object_get(record, "severity"))) != 0 ||
-	    (r = put_json_if_array(out, json_object_get(record, "upstream"))) != 0 ||
+	    (r = put_json_if_array(out, sev_plain ? NULL : sev)) != 0 ||
+	    (r = put_json_if_array(out, up_plain ? NULL : up)) != 0 ||
 	    (r = put_strings(out, json_object_get(record, "aliases"))) != 0 ||
-	    (r = put_strings(out, json_object_get(record, "upstream"))) != 0)
+	    (r = put_strings(out, up)) != 0)
 		return r;
+	if ((r = put_u32(out, sev_plain ? (uint32_t)json_array_size(sev) : 0)) != 0)
+		return r;
+	for (i = 0; sev_plain && i < json_array_size(sev); i++) {
+		json_t *o = json_array_get(sev, i);
+
+		if ((r = put_str(out, cs_match_jstr(o, "type"))) != 0 ||
+		    (r = put_str(out, cs_match_jstr(o, "score"))) != 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -334,6 +392,12 @@ int cs_match_header_read(struct cs_match_header *h, const void *p, size_t n)
 	h->upstream = r;
 	for (uint32_t i = 0; i < h->nupstream && !r.bad; i++)
 		cs_match_rd_str(&r);
+	h->nseverity = cs_match_rd_u32(&r);
+	h->severity = r;
+	for (uint32_t i = 0; i < h->nseverity && !r.bad; i++) {
+		if (cs_match_rd_str(&r) == NULL || cs_match_rd_str(&r) == NULL)
+			r.bad = 1;
+	}
 	if (r.bad || h->id == NULL)
 		return cs_err_set(CS_EDB, "compiled record header is damaged");
 	return 0;

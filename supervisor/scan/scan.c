@@ -164,26 +164,12 @@ static int src_header(void *ctx, long long rec, const void **hdr, size_t *len)
 	return cs_vulndb_header(ctx, rec, hdr, len);
 }
 
-static int src_again(void *ctx, void **out)
-{
-	struct cs_vulndb *db2 = NULL;
-	int r = cs_vulndb_open_again(&db2, ctx);
-
-	*out = db2;
-	return r;
-}
-
-static void src_release(void *ctx)
-{
-	cs_vulndb_close(ctx);
-}
-
 int cs_scan_match(json_t **out, const json_t *inventory, struct cs_vulndb *db)
 {
 	char eco[CS_MATCH_ECOSYSTEM_MAX];
 	const json_t *os = json_object_get(inventory, "os");
 	json_t *findings = json_array(), *notes = json_array(), *doc = NULL;
-	struct cs_match_source src = { db, src_rows, src_header, src_again, src_release };
+	struct cs_match_source src = { db, src_rows, src_header };
 	int supported, r = 0;
 	char reason[512] = "";
 	size_t matched = 0;

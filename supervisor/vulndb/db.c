@@ -255,24 +255,6 @@ void cs_vulndb_close(struct cs_vulndb *db)
 	free(db);
 }
 
-int cs_vulndb_open_again(struct cs_vulndb **out, const struct cs_vulndb *db)
-{
-	int r;
-
-	*out = NULL;
-	if (db == NULL)
-		return cs_err_set(CS_EINVAL, "no database");
-	if ((r = cs_vulndb_open(out, db->path, db->readonly)) != 0)
-		return r;
-	/* A swap in between would give another file: refuse it. */
-	if (strcmp(cs_vulndb_digest(*out), cs_vulndb_digest(db)) != 0) {
-		cs_vulndb_close(*out);
-		*out = NULL;
-		return cs_err_set(CS_EDB, "%s: the database changed while it was in use", db->path);
-	}
-	return 0;
-}
-
 const char *cs_vulndb_digest(const struct cs_vulndb *db)
 {
 	return db->digest != NULL ? db->digest : "";

@@ -52,11 +52,6 @@ struct cs_vulndb;
  */
 int cs_vulndb_open(struct cs_vulndb **out, const char *path, int readonly);
 
-/* A second handle on the file db was opened from (for another thread),
- * with the same mode. CS_EDB when the file now holds another database (it
- * was swapped in between). */
-int cs_vulndb_open_again(struct cs_vulndb **out, const struct cs_vulndb *db);
-
 /* Closes; NULL is a no-op. */
 void cs_vulndb_close(struct cs_vulndb *db);
 
