@@ -131,6 +131,36 @@ int cs_vercmp_digits(const char *a, size_t alen, const char *b, size_t blen)
 	return 0;
 }
 
+/* The next number of a checked list: [*st, *st + *n). 0 when exhausted
+ * (*pos past the end). */
+static int next_number(const char *v, size_t len, size_t *pos, size_t *st, size_t *n)
+{
+	size_t i = *pos;
+
+	if (i > len)
+		return 0;
+	*st = i;
+	while (i < len && v[i] >= '0' && v[i] <= '9')
+		i++;
+	*n = i - *st;
+	*pos = i + 1; /* past the separator, or past the end */
+	return 1;
+}
+
+int cs_vercmp_numlist(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t pa = 0, pb = 0, sa = 0, sb = 0, na = 0, nb = 0;
+
+	for (;;) {
+		int ha = next_number(a, alen, &pa, &sa, &na), hb = next_number(b, blen, &pb, &sb, &nb), c;
+
+		if (!ha || !hb)
+			return ha - hb;
+		if ((c = cs_vercmp_digits(a + sa, na, b + sb, nb)) != 0)
+			return c;
+	}
+}
+
 int cs_verscheme_for_ecosystem(enum cs_verscheme *out, const char *ecosystem)
 {
 	size_t n, i;

@@ -100,5 +100,9 @@ int cs_vercmp_bad(enum cs_verscheme s, const char *v, size_t len, const char *ru
 /* Compares two runs of ASCII digits as unbounded non-negative integers
  * (leading zeros ignored). Returns -1, 0, 1. */
 int cs_vercmp_digits(const char *a, size_t alen, const char *b, size_t blen);
+/* Two checked versions made of digit runs, each followed by one separator
+ * byte (CRAN's "1.2-3", Hackage's "1.2.3"), compared number by number; a
+ * proper prefix is less. -1, 0 or 1. */
+int cs_vercmp_numlist(const char *a, size_t alen, const char *b, size_t blen);
 
 #endif

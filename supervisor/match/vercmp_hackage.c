@@ -73,34 +73,6 @@ static int check(const char *v, size_t len, unsigned flags, size_t *branch)
 	return 0;
 }
 
-/* Next number of a checked branch: [*st, *st + *n). 0 when exhausted. */
-static int next(const char *v, size_t len, size_t *pos, size_t *st, size_t *n)
-{
-	size_t i = *pos;
-
-	if (i > len)
-		return 0;
-	*st = i;
-	while (i < len && is_digit((unsigned char)v[i]))
-		i++;
-	*n = i - *st;
-	*pos = i + 1;
-	return 1;
-}
-
-static int compare(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t pa = 0, pb = 0, sa = 0, sb = 0, na = 0, nb = 0;
-
-	for (;;) {
-		int ha = next(a, alen, &pa, &sa, &na), hb = next(b, blen, &pb, &sb, &nb), c;
-
-		if (!ha || !hb)
-			return ha - hb;
-		if ((c = cs_vercmp_digits(a + sa, na, b + sb, nb)) != 0)
-			return c;
-	}
-}
 
 int cs_vercmp_hackage(int *out, const char *a, size_t alen, const char *b, size_t blen,
 		      unsigned flags)
@@ -114,6 +86,6 @@ int cs_vercmp_hackage(int *out, const char *a, size_t alen, const char *b, size_
 		return 0;
 	if ((r = check(b, blen, flags, &bb)) != 0)
 		return r;
-	*out = compare(a, ab, b, bb);
+	*out = cs_vercmp_numlist(a, ab, b, bb);
 	return 0;
 }

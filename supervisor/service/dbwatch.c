@@ -49,22 +49,6 @@
 
 #define DEFAULT_CHECK_MS 2000u
 
-static void rm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void rm_log(const char *fmt, ...)
-{
-	char line[1200];
-	va_list ap;
-	size_t i;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	for (i = 0; line[i] != '\0'; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-			line[i] = '?';
-	fprintf(stderr, "cellscan serve: %s\n", line);
-}
-
 static int ident_of(struct svc_rm_ident *id, const char *path)
 {
 	struct stat sb;
@@ -118,9 +102,9 @@ static void on_image(void *ctx, const struct cs_service_rematch_item *it)
 		s->m.rm_changed++;
 	pthread_mutex_unlock(&s->m.mu);
 	if (it->error != 0)
-		rm_log("re-match: %s", it->message);
+		svc_log("re-match: %s", it->message);
 	else if (it->changed)
-		rm_log("re-match: %.100s %.300s: %s -> %s", it->digest,
+		svc_log("re-match: %.100s %.300s: %s -> %s", it->digest,
 		       it->repository ? it->repository : "", it->previous ? it->previous : "none",
 		       it->verdict ? it->verdict : "?");
 }
@@ -163,12 +147,12 @@ static void state_write(struct watch *w, const char *digest)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", w->state_path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		rm_log("re-match: %s: %s", tmp, strerror(errno));
+		svc_log("re-match: %s: %s", tmp, strerror(errno));
 		return;
 	}
 	if (write(fd, digest, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) != 0 ||
 	    close(fd) != 0 || rename(tmp, w->state_path) != 0) {
-		rm_log("re-match: %s: %s", w->state_path, strerror(errno));
+		svc_log("re-match: %s: %s", w->state_path, strerror(errno));
 		unlink(tmp);
 	}
 }
@@ -275,9 +259,9 @@ static void count_run(struct cs_service *s, int full)
 static void report_run(const char *what, int r, const struct cs_service_rematch_stats *st)
 {
 	if (r != 0)
-		rm_log("re-match (%s): could not run: %s", what, cs_err_msg());
+		svc_log("re-match (%s): could not run: %s", what, cs_err_msg());
 	else if (st->images > 0 || st->not_taken > 0)
-		rm_log("re-match (%s): %zu image(s), %zu verdict change(s), %zu failed, %.1f s%s",
+		svc_log("re-match (%s): %zu image(s), %zu verdict change(s), %zu failed, %.1f s%s",
 		       what, st->images, st->changed, st->failed, st->seconds,
 		       st->not_taken > 0 ? "; stopped before the rest" : "");
 }
@@ -297,7 +281,7 @@ static void check_swap(struct watch *w)
 
 	if (ident_of(&now, s->rm.path) != 0) {
 		if (w->seen.valid)
-			rm_log("vulnerability database %s: %s (keeping the one open)", s->rm.path,
+			svc_log("vulnerability database %s: %s (keeping the one open)", s->rm.path,
 			       strerror(errno));
 		w->seen.valid = 0;
 		return;
@@ -307,7 +291,7 @@ static void check_swap(struct watch *w)
 	/* remembered before opening: a swap after this stat is seen next time */
 	w->seen = now;
 	if ((r = cs_vulndb_open(&nw, s->rm.path, 1)) != 0) {
-		rm_log("vulnerability database %s changed but cannot be opened: %s", s->rm.path,
+		svc_log("vulnerability database %s changed but cannot be opened: %s", s->rm.path,
 		       cs_err_msg());
 		return;
 	}
@@ -338,16 +322,16 @@ static void check_swap(struct watch *w)
 	s->rm.db = nw;
 	cs_vulndb_close(old);
 	if (full) {
-		rm_log("vulnerability database changed (now %s): %s; re-matching every stored image",
+		svc_log("vulnerability database changed (now %s): %s; re-matching every stored image",
 		       nd, why);
 		json_decref(digests);
 		digests = NULL;
 		if ((r = cs_service_stored_images(&digests, w->st, NULL)) != 0) {
-			rm_log("re-match: listing the stored images failed: %s", cs_err_msg());
+			svc_log("re-match: listing the stored images failed: %s", cs_err_msg());
 			goto out;
 		}
 	} else {
-		rm_log("vulnerability database changed (now %s): %zu record(s) changed, naming %zu "
+		svc_log("vulnerability database changed (now %s): %zu record(s) changed, naming %zu "
 		       "package(s); %zu stored image(s) have one of them", nd, nrec,
 		       json_array_size(pairs), json_array_size(digests));
 	}
@@ -418,10 +402,10 @@ static void catch_up(struct watch *w)
 	if (strcmp(done, cur) == 0)
 		return;
 	if ((r = images_not_judged_against(w, cur, &digests)) != 0) {
-		rm_log("re-match at start: listing the stored images failed: %s", cs_err_msg());
+		svc_log("re-match at start: listing the stored images failed: %s", cs_err_msg());
 		return;
 	}
-	rm_log("vulnerability database %s is not the one the stored results were last brought to "
+	svc_log("vulnerability database %s is not the one the stored results were last brought to "
 	       "(%s); re-matching the %zu image(s) judged against another database", cur, done,
 	       json_array_size(digests));
 	count_run(s, 1);
@@ -457,7 +441,7 @@ static void *watch_main(void *arg)
 	w.seen = s->rm.seen;
 	if (cs_store_open(&w.st, s->cfg->store_url) != 0 ||
 	    cs_store_set_options(w.st, &s->sopt) != 0) {
-		rm_log("re-match: store: %s; re-match after database updates is off", cs_err_msg());
+		svc_log("re-match: store: %s; re-match after database updates is off", cs_err_msg());
 		cs_store_close(w.st);
 		return NULL;
 	}
@@ -500,7 +484,7 @@ int svc_rematch_start(struct cs_service *s)
 	} else if (cs_vulndb_default_path(path, sizeof(path), 0) == 0) {
 		rm->path = strdup(path);
 	} else {
-		rm_log("no vulnerability database path: re-match after database updates is off");
+		svc_log("no vulnerability database path: re-match after database updates is off");
 		return 0;
 	}
 	if (rm->path == NULL)
@@ -515,7 +499,7 @@ int svc_rematch_start(struct cs_service *s)
 	if (ident_of(&rm->seen, rm->path) != 0)
 		memset(&rm->seen, 0, sizeof(rm->seen));
 	if (cs_vulndb_open(&rm->db, rm->path, 1) != 0) {
-		rm_log("vulnerability database %s: %s; every stored image is re-matched when one "
+		svc_log("vulnerability database %s: %s; every stored image is re-matched when one "
 		       "appears", rm->path, cs_err_msg());
 		rm->db = NULL;
 	} else if (cs_vulndb_digest(rm->db) != NULL) {

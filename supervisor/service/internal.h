@@ -207,4 +207,8 @@ char *svc_repository_of(const char *ref);
 /* "none", "ok", ... from a failed scan's message. Static string. */
 const char *svc_ending_from_error(int code, const char *msg);
 
+/* One line "cellscan serve: MSG" on stderr, control characters replaced
+ * (messages carry image names and registry text; STYLE.md 14). */
+void svc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

@@ -47,8 +47,7 @@ void svc_wake_workers(struct cs_service *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...)
+void svc_log(const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -117,7 +116,7 @@ static void run_job(struct svc_worker *w, struct cs_store *st, struct cs_store_j
 	svc_metrics_ending(&s->m, scan.worker_end ? scan.worker_end : "none");
 	if (r != 0) {
 		const char *msg = cs_err_msg();
-		log_line("job %lld (%s): attempt %d failed: %s", j->id, j->ref, j->attempts, msg);
+		svc_log("job %lld (%s): attempt %d failed: %s", j->id, j->ref, j->attempts, msg);
 		if (cs_store_job_finish(st, j->id, w->id, CS_STORE_FAILED, msg, svc_now()) == 0)
 			svc_metrics_scan(&s->m, SVC_OUT_FAILED);
 		else
@@ -136,11 +135,11 @@ static void run_job(struct svc_worker *w, struct cs_store *st, struct cs_store_j
 	if (r == CS_ETIMEOUT) {
 		/* our lease was taken over (we were presumed dead): the other
 		 * holder's result counts, ours is dropped */
-		log_line("job %lld: lease lost, result dropped", j->id);
+		svc_log("job %lld: lease lost, result dropped", j->id);
 		svc_metrics_scan(&s->m, SVC_OUT_LOST);
 	} else if (r != 0) {
 		const char *msg = cs_err_msg();
-		log_line("job %lld: storing the result failed: %s", j->id, msg);
+		svc_log("job %lld: storing the result failed: %s", j->id, msg);
 		cs_store_job_finish(st, j->id, w->id, CS_STORE_FAILED, msg, svc_now());
 		svc_metrics_scan(&s->m, SVC_OUT_FAILED);
 	} else {
@@ -168,7 +167,7 @@ static void *worker_main(void *arg)
 	memset(&j, 0, sizeof(j));
 	if ((r = cs_store_open(&st, s->cfg->store_url)) != 0 ||
 	    (r = cs_store_set_options(st, &s->sopt)) != 0) {
-		log_line("worker %u: store: %s", w->idx, cs_err_msg());
+		svc_log("worker %u: store: %s", w->idx, cs_err_msg());
 		goto out;
 	}
 	for (;;) {
@@ -181,7 +180,7 @@ static void *worker_main(void *arg)
 		r = cs_store_job_claim(st, w->id, (long long)s->cfg->lease_seconds, svc_now(), &j);
 		if (r != 0 || j.id == 0) {
 			if (r != 0)
-				log_line("worker %u: claim: %s", w->idx, cs_err_msg());
+				svc_log("worker %u: claim: %s", w->idx, cs_err_msg());
 			cs_store_job_clear(&j);
 			pthread_mutex_lock(&s->mu);
 			if (!s->stopping) {
@@ -220,7 +219,7 @@ static void *heartbeat_main(void *arg)
 	size_t i;
 
 	if (cs_store_open(&st, s->cfg->store_url) != 0 || cs_store_set_options(st, &s->sopt) != 0) {
-		log_line("lease keeper: store: %s", cs_err_msg());
+		svc_log("lease keeper: store: %s", cs_err_msg());
 		cs_store_close(st);
 		return NULL;
 	}
@@ -237,7 +236,7 @@ static void *heartbeat_main(void *arg)
 			pthread_mutex_unlock(&s->mu);
 			if (cs_store_job_heartbeat(st, id, s->workers[i].id,
 						   (long long)s->cfg->lease_seconds, svc_now()) != 0)
-				log_line("job %lld: lease renewal failed: %s", id, cs_err_msg());
+				svc_log("job %lld: lease renewal failed: %s", id, cs_err_msg());
 			pthread_mutex_lock(&s->mu);
 		}
 	}
