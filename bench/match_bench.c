@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "common/errors.h"
+#include "policy/policy.h"
 #include "supervisor/match/match.h"
 #include "supervisor/scan/scan.h"
 #include "supervisor/vulndb/vulndb.h"
@@ -310,7 +311,9 @@ static int verify(struct cs_vulndb *db, const char *inv_path)
 static int bench(struct cs_vulndb *db, int n)
 {
 	json_t *inv = synthetic_inventory(n), *pkgs = json_object_get(inv, "packages"), *out = NULL;
-	double t[5], c[5], b[5], rw[5], jp[3], mr[5], mj[5], jf[5];
+	double t[5], c[5], b[5], rw[5], jp[3], mr[5], mj[5], jf[5], pc[5];
+	struct cs_policy *pol = NULL;
+	struct cs_policy_input pin;
 	struct cs_match_source src = { db, src_rows, src_header };
 	size_t nhits = 0;
 	size_t findings = 0, hits = 0, rows = 0;
@@ -382,6 +385,31 @@ static int bench(struct cs_vulndb *db, int n)
 	}
 	for (k = 0; k < 5; k++)
 		jf[k] = jansson_floor(findings);
+	/* What scan does next with the findings: the policy's classification
+	 * (default policy). */
+	if (cs_policy_default(&pol) != 0) {
+		fprintf(stderr, "policy: %s\n", cs_err_msg());
+		return 1;
+	}
+	memset(&pin, 0, sizeof(pin));
+	pin.today = "2026-11-28";
+	for (k = 0; k < 5; k++) {
+		json_t *cls = NULL;
+		double s0;
+
+		if (cs_scan_match(&out, inv, db) != 0)
+			return 1;
+		s0 = now();
+		if (cs_policy_classify(&cls, pol, json_object_get(out, "findings"), &pin) != 0) {
+			fprintf(stderr, "classify: %s\n", cs_err_msg());
+			return 1;
+		}
+		pc[k] = now() - s0;
+		json_decref(cls);
+		json_decref(out);
+	}
+	cs_policy_free(pol);
+	qsort(pc, 5, sizeof(double), cmp);
 	qsort(jf, 5, sizeof(double), cmp);
 	qsort(mr, 5, sizeof(double), cmp);
 	qsort(mj, 5, sizeof(double), cmp);
@@ -399,6 +427,8 @@ static int bench(struct cs_vulndb *db, int n)
 	       nhits, mr[2] * 1e3, mr[0] * 1e3);
 	printf("| of which the findings as JSON, cs_match_result_findings | %.1f ms | %.1f ms |\n",
 	       mj[2] * 1e3, mj[0] * 1e3);
+	printf("| then the policy's classification of those findings, cs_policy_classify (default policy) | %.1f ms | %.1f ms |\n",
+	       pc[2] * 1e3, pc[0] * 1e3);
 	printf("| baseline: %zu bare jansson objects of 20 string members (14 + 6 nested), the floor of that step | %.1f ms | %.1f ms |\n",
 	       findings, jf[2] * 1e3, jf[0] * 1e3);
 	printf("| baseline: the %d database look-ups alone, cs_vulndb_lookup (%zu records) | %.1f ms | %.1f ms |\n",

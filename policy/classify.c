@@ -528,8 +528,16 @@ out:
 static json_t *recommend(const json_t *findings, const struct cs_policy_input *in)
 {
 	struct group *gs = NULL;
-	size_t ng = 0, i, k;
-	json_t *out = NULL;
+	size_t ng = 0, capg = 0, i, k;
+	json_t *out = NULL, *index = json_object();
+	struct cs_buf key;
+
+	/* Groups are found through a hash of (ecosystem, name, from): a scan
+	 * with thousands of fixable packages must not compare every finding
+	 * with every group. */
+	cs_buf_init(&key, 3 * 4096 + 16);
+	if (index == NULL)
+		goto out;
 
 	for (i = 0; i < json_array_size(findings); i++) {
 		const json_t *f = json_array_get(findings, i);
@@ -548,17 +556,28 @@ static json_t *recommend(const json_t *findings, const struct cs_policy_input *i
 			from = jstr(json_object_get(f, "package"), "version");
 		if (from == NULL)
 			from = "?";
-		for (k = 0; k < ng; k++)
-			if (strcmp(gs[k].name, name) == 0 && strcmp(gs[k].from, from) == 0 &&
-			    ((gs[k].eco == NULL && eco == NULL) ||
-			     (gs[k].eco && eco && strcmp(gs[k].eco, eco) == 0)))
-				break;
-		if (k == ng) {
-			struct group *n = realloc(gs, (ng + 1) * sizeof(*gs));
+		/* NUL cannot be in a key: \x1f separates, and eco absent is \x1e */
+		cs_buf_reset(&key);
+		if (cs_buf_printf(&key, "%.4000s\x1f%.4000s\x1f%.4000s", eco != NULL ? eco : "\x1e", name,
+				  from) != 0 || cs_buf_cstr(&key) != 0)
+			goto out;
+		{
+			const json_t *at = json_object_get(index, (const char *)key.data);
 
-			if (n == NULL)
+			k = at != NULL ? (size_t)json_integer_value(at) : ng;
+		}
+		if (k == ng) {
+			if (ng == capg) {
+				size_t nc = capg ? capg * 2 : 16;
+				struct group *n = realloc(gs, nc * sizeof(*gs));
+
+				if (n == NULL)
+					goto out;
+				gs = n;
+				capg = nc;
+			}
+			if (json_object_set_new(index, (const char *)key.data, json_integer((json_int_t)ng)) != 0)
 				goto out;
-			gs = n;
 			memset(&gs[ng], 0, sizeof(gs[ng]));
 			gs[ng].name = name;
 			gs[ng].from = from;
@@ -604,6 +623,8 @@ out:
 		json_decref(gs[k].ids);
 	}
 	free(gs);
+	json_decref(index);
+	cs_buf_free(&key);
 	return out;
 }
 
@@ -725,7 +746,10 @@ int cs_policy_classify(json_t **out, const struct cs_policy *p, const json_t *fi
 		goto out;
 	for (i = 0; i < json_array_size(findings); i++) {
 		const json_t *f = json_array_get(findings, i);
-		json_t *c = json_deep_copy(f), *sev = NULL, *fix, *dec;
+		/* A shallow copy: only top-level members are set below; the
+		 * values under them (package, advisory, match...) are shared with
+		 * the input, read-only. */
+		json_t *c = json_copy((json_t *)f), *sev = NULL, *fix, *dec;
 		const char *state;
 		int level = 0, ign = 0;
 

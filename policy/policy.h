@@ -84,6 +84,8 @@ struct cs_policy_input {
  *    "threshold": "high", "repository_override": "glob" | null,
  *    "counts": {"critical","high","medium","low","unknown","ignored"},
  *    "findings": [copy of each finding plus "severity", "fix", "decision"],
+ *    (a shallow copy: the values under each finding are shared with the
+ *    input, so neither side may change them in place),
  *    "recommendations": [...], "expired_rules": [...]}
  * Exactly as docs/policy.md "Output". The input is not modified.
  * CS_EINVAL for bad arguments (findings not an array, today not a date, a
