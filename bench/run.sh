@@ -68,4 +68,15 @@ if [ "$what" = all ] || [ "$what" = match ]; then
   echo
   build/release/bench/match_bench "$dir/syn-v2.db" 10000
   echo
+  echo "### The whole scan of a 10,000-package image (dir: rootfs) against that database"
+  echo
+  [ -f "$dir/bigroot/var/lib/dpkg/status" ] || python3 bench/big_rootfs.py "$dir/bigroot" 10000
+  cmake --build build/release -j"$(nproc)" --target cellscan cellscan-worker >/dev/null
+  hyperfine -N -w 1 -r 5 --export-markdown "$dir/scan.md" \
+    -n "cellscan scan dir:BIGROOT --format json (inventory, matching, policy, report)" \
+    "$cs scan dir:$dir/bigroot --db $dir/syn-v2.db --format json -o /dev/null --exit-code 0" \
+    -n "baseline: cellscan sbom dir:BIGROOT --format json (the inventory alone)" \
+    "$cs sbom dir:$dir/bigroot --format json -o /dev/null" >/dev/null
+  cat "$dir/scan.md"
+  echo
 fi
