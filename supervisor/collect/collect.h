@@ -36,14 +36,17 @@ struct cs_collect_result {
  * Runs the worker to its end. Returns 0 only when it finished properly
  * (done, exit 0, no signal); otherwise a CS_E* code with a one-line message
  * saying how the worker ended (timeout, seccomp with the syscall, memory,
- * CPU, crash, protocol violation, its own error). The worker is reaped
- * either way; res is filled in both cases.
+ * CPU, crash, protocol violation, its own error), decided by
+ * cs_sandbox_ending() (supervisor/sandbox/ending.h), which also keeps the
+ * kind for cs_sandbox_last_ending(). The worker is reaped either way; res is
+ * filled in both cases.
  */
 int cs_collect_run(struct cs_sandbox *sb, const struct cs_collect_opts *o,
 		   struct cs_collect_result *res);
 
 /* Escapes untrusted bytes for a terminal or log: printable ASCII stays,
- * everything else becomes \xHH; always NUL-terminates. */
+ * everything else becomes \xHH; always NUL-terminates. The same as
+ * cs_sandbox_escape(), kept for the callers outside the sandbox's users. */
 void cs_collect_escape(char *out, size_t outsz, const char *in, size_t n);
 
 #endif

@@ -8,6 +8,7 @@
 #include "common/errors.h"
 #include "supervisor/match/match.h"
 #include "supervisor/match/vercmp.h"
+#include "supervisor/sandbox/ending.h"
 #include "supervisor/sandbox/sandbox.h"
 
 void cs_scan_opts_init(struct cs_scan_opts *o, const char *worker)
@@ -107,6 +108,37 @@ static void layer_progress(void *ctx, size_t done, size_t total, size_t cached)
 	o->progress(o->progress_ctx, "layers", done, total, cached);
 }
 
+/*
+ * After a step that may have run a worker (and was preceded by
+ * cs_sandbox_ending_forget()) returned r: how that worker ended, as
+ * cs_sandbox_ending() decided it. A step that failed with CS_ESANDBOX when
+ * no worker ended could not start one: before a worker ends, only
+ * cs_sandbox_spawn() (and the cgroup it sets up) fails with that code.
+ */
+static void note_worker(struct cs_scan_result *res, int r)
+{
+	enum cs_end_kind k;
+
+	if (cs_sandbox_last_ending(&k)) {
+		res->worker_ended = 1;
+		res->worker_end = k;
+	} else if (r == CS_ESANDBOX) {
+		res->worker_ended = 1;
+		res->worker_end = CS_END_SETUP;
+	}
+}
+
+/* cs_scan_result_free() on failure, keeping how the worker ended. */
+static void drop_but_ending(struct cs_scan_result *res)
+{
+	int ended = res->worker_ended;
+	enum cs_end_kind end = res->worker_end;
+
+	cs_scan_result_free(res);
+	res->worker_ended = ended;
+	res->worker_end = end;
+}
+
 int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct cs_scan_opts *o)
 {
 	struct cs_source_opts so;
@@ -117,8 +149,14 @@ int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct 
 	source_opts(&so, o);
 	if (o->progress != NULL)
 		o->progress(o->progress_ctx, "resolving", 0, 0, 0);
-	if ((r = cs_source_open(&res->img, ref, &so)) != 0)
+	/* an archive is unpacked by a worker of its own */
+	cs_sandbox_ending_forget();
+	r = cs_source_open(&res->img, ref, &so);
+	note_worker(res, r);
+	if (r != 0) {
+		drop_but_ending(res);
 		return r;
+	}
 	memset(&io, 0, sizeof(io));
 	io.worker = o->worker;
 	io.lim = &o->lim;
@@ -132,14 +170,17 @@ int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct 
 		io.progress = layer_progress;
 		io.progress_ctx = (void *)o;
 	}
-	if ((r = cs_inventory_collect(&res->inv, res->img, &io)) != 0) {
+	cs_sandbox_ending_forget();
+	r = cs_inventory_collect(&res->inv, res->img, &io);
+	note_worker(res, r);
+	if (r != 0) {
 		cs_err_prefix(r, "%s", ref);
-		cs_scan_result_free(res);
+		drop_but_ending(res);
 		return r;
 	}
 	if ((r = cs_inventory_merge(&res->inventory, res->inv, res->img)) != 0) {
 		cs_err_prefix(r, "%s: merging layers", ref);
-		cs_scan_result_free(res);
+		drop_but_ending(res);
 		return r;
 	}
 	json_object_set_new(json_object_get(res->inventory, "image"), "fetched_bytes",

@@ -16,6 +16,7 @@
 #include "common/limits.h"
 #include "policy/policy.h"
 #include "supervisor/collect/inventory.h"
+#include "supervisor/sandbox/sandbox.h"
 #include "supervisor/source/source.h"
 #include "supervisor/vulndb/vulndb.h"
 
@@ -52,6 +53,19 @@ struct cs_scan_result {
 	struct cs_image *img;       /* the source's view, layers and digests */
 	struct cs_inventory *inv;   /* per-layer records */
 	json_t *inventory;          /* merged, "cellscan-inventory/1" */
+	/*
+	 * How the last sandboxed worker of the call ended (the one that
+	 * unpacked an archive, or the one that read the layers), set on
+	 * success and on failure alike: worker_ended 1 and worker_end the kind
+	 * (cs_end_kind_name() names it), or worker_ended 0 when no worker
+	 * ended: none was needed (every layer cached, not an archive), the
+	 * source failed before one ran, or the scan failed on a check of ours
+	 * rather than through the worker's ending (a digest, the cache). A
+	 * sandbox that could not be set up is worker_end CS_END_SETUP; a
+	 * worker that exited 0 without finishing, CS_END_EXIT.
+	 */
+	int worker_ended;
+	enum cs_end_kind worker_end;
 };
 
 /*
@@ -67,7 +81,8 @@ void cs_scan_opts_for_platform(struct cs_scan_opts *o, const json_t *entry);
 int cs_scan_all_platforms(const struct cs_scan_opts *o);
 
 /* Opens ref, inventories it in the sandbox and merges. On failure res is
- * empty and the message names ref. Free with cs_scan_result_free(). */
+ * empty but for worker_ended and worker_end, and the message names ref.
+ * Free with cs_scan_result_free(). */
 int cs_scan_inventory(struct cs_scan_result *res, const char *ref, const struct cs_scan_opts *o);
 void cs_scan_result_free(struct cs_scan_result *res);
 

@@ -204,8 +204,6 @@ int svc_enqueue(struct cs_service *s, struct cs_store *st, const char *ref, cons
 		const char *reason, long long *job, int *created);
 /* "host/repo" of an image reference (before "@" and a tag). malloc'd. */
 char *svc_repository_of(const char *ref);
-/* "none", "ok", ... from a failed scan's message. Static string. */
-const char *svc_ending_from_error(int code, const char *msg);
 
 /* One line "cellscan serve: MSG" on stderr, control characters replaced
  * (messages carry image names and registry text; STYLE.md 14). */

@@ -128,29 +128,6 @@ fail:
 	return r;
 }
 
-const char *svc_ending_from_error(int code, const char *msg)
-{
-	if (msg == NULL)
-		msg = "";
-	if (strstr(msg, "protocol violation") != NULL)
-		return "protocol";
-	if (code == CS_ETIMEOUT && strstr(msg, "worker") != NULL)
-		return "timeout";
-	if (strstr(msg, "seccomp") != NULL)
-		return "seccomp";
-	if (strstr(msg, "worker ran out of memory") != NULL)
-		return "out-of-memory";
-	if (strstr(msg, "CPU limit") != NULL)
-		return "cpu-limit";
-	if (strstr(msg, "worker crashed") != NULL)
-		return "crashed";
-	if (strstr(msg, "worker exited") != NULL)
-		return "exit";
-	if (code == CS_ESANDBOX)
-		return "sandbox-setup";
-	return "none";
-}
-
 int cs_service_scanner_run(void *ctx, struct cs_service_scan *scan)
 {
 	struct cs_service_scanner *sc = ctx;
@@ -177,8 +154,10 @@ int cs_service_scanner_run(void *ctx, struct cs_service_scan *scan)
 	so.src.worker = sc->worker;
 	so.src.worker_uid = so.uid;
 	so.src.worker_gid = so.gid;
+	/* how the worker ended, as the sandbox decided it (never read back
+	 * from the message) */
 	if ((r = cs_scan_inventory(&res, scan->ref, &so)) != 0) {
-		scan->worker_end = svc_ending_from_error(r, cs_err_msg());
+		scan->worker_end = res.worker_ended ? cs_end_kind_name(res.worker_end) : "none";
 		goto out;
 	}
 	scan->worker_end = res.inv->worker_ran ? "ok" : "cached";

@@ -41,6 +41,7 @@
 #include "common/frame.h"
 #include "common/path.h"
 #include "common/proto.h"
+#include "supervisor/sandbox/ending.h"
 #include "supervisor/sandbox/sandbox.h"
 #include "supervisor/source/digest.h"
 #include "supervisor/source/regint.h"
@@ -75,11 +76,7 @@ struct arc {
 	int raw;                  /* read end of the raw pipe, non-blocking */
 	int raw_eof;              /* the worker closed it inside a member */
 	int64_t deadline;         /* ms, CLOCK_MONOTONIC */
-	char tail[1024];          /* last diagnostics */
-	size_t tail_len;
-	char werror[640];         /* the worker's own "error" record */
-	int syscall;
-	int done;
+	struct cs_sandbox_seen seen;  /* what decides how it ended */
 	uint8_t *buf;             /* COPY_BLOCK bytes */
 };
 
@@ -96,29 +93,13 @@ static const char *jstr(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* Keeps the last bytes of the worker's diagnostics, printable only. */
-static void tail_add(struct arc *a, const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		char c = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : ' ';
-		if (a->tail_len + 1 >= sizeof(a->tail)) {
-			memmove(a->tail, a->tail + 256, a->tail_len - 256);
-			a->tail_len -= 256;
-		}
-		a->tail[a->tail_len++] = c;
-	}
-	a->tail[a->tail_len] = '\0';
-}
-
 static void drain_err(struct arc *a)
 {
 	char buf[4096];
 	ssize_t n;
 
 	while ((n = read(cs_sandbox_err_fd(a->sb), buf, sizeof(buf))) > 0)
-		tail_add(a, buf, (size_t)n);
+		cs_sandbox_seen_stderr(&a->seen, buf, (size_t)n);
 }
 
 /*
@@ -138,10 +119,9 @@ static int raw_read(struct arc *a, uint64_t n, int (*fn)(void *, const void *, s
 		int64_t left = a->deadline - now_ms();
 
 		if (left <= 0) {
+			/* how it ended says the rest (cs_sandbox_ending) */
 			cs_sandbox_kill(a->sb, CS_END_TIMEOUT);
-			return cs_err_set(CS_ETIMEOUT, "worker timed out after %llu s (limit "
-					  "\"worker_wall\"), killed",
-					  (unsigned long long)a->lim->worker_wall);
+			return cs_err_set(CS_ETIMEOUT, "worker timed out");
 		}
 		got = read(a->raw, buf, n < COPY_BLOCK ? (size_t)n : COPY_BLOCK);
 		if (got > 0) {
@@ -442,92 +422,17 @@ out:
 
 /* ---- running the worker ---- */
 
-static int pump(struct arc *a, struct cs_frame_reader *fr, struct cs_proto_state *ps)
+/* The worker's records other than those of its ending (hello, error,
+ * fatal, done: cs_sandbox_read_records notes them): members. */
+static int on_record(void *ctx, enum cs_rec t, json_t *rec)
 {
-	const uint8_t *payload;
-	size_t len;
-	json_t *rec;
-	enum cs_rec t;
-	int r;
+	struct arc *a = ctx;
 
-	for (;;) {
-		r = cs_frame_next(fr, &payload, &len);
-		if (r == CS_FRAME_AGAIN)
-			return 0;
-		if (r == CS_FRAME_EOF)
-			return 1;
-		if (r < 0)
-			return r;
-		if (fr->total > a->lim->wire_bytes)
-			return cs_err_set(CS_EPROTO, "worker sent more than %llu bytes (limit "
-					  "\"wire_bytes\")", (unsigned long long)a->lim->wire_bytes);
-		if ((r = cs_frame_parse_json(&rec, payload, len)) != 0)
-			return r;
-		if ((r = cs_proto_accept(ps, &t, rec)) != 0) {
-			json_decref(rec);
-			return r == CS_ELIMIT ? CS_EPROTO : r;
-		}
-		r = 0;
-		if (t == CS_REC_FATAL) {
-			json_t *sc = json_object_get(rec, "syscall");
-			a->syscall = sc ? (int)json_integer_value(sc) : -1;
-		} else if (t == CS_REC_ERROR) {
-			snprintf(a->werror, sizeof(a->werror), "%s: %s", jstr(rec, "code"),
-				 jstr(rec, "message"));
-		} else if (t == CS_REC_DONE) {
-			a->done = 1;
-		} else if (t == CS_REC_MEMBER) {
-			if (a->raw_eof)
-				r = cs_err_set(CS_EPROTO, "member record after the raw pipe closed");
-			else
-				r = on_member(a, rec);
-		}
-		json_decref(rec);
-		if (r != 0)
-			return r;
-	}
-}
-
-/* How the worker ended, as one message (mirrors supervisor/collect/run.c). */
-static int ending(struct arc *a, const struct cs_sandbox_end *e)
-{
-	char sc[64];
-
-	switch (e->kind) {
-	case CS_END_OK:
-		if (a->done)
-			return 0;
-		return cs_err_set(CS_ESANDBOX, "worker exited without finishing (no \"done\" record)");
-	case CS_END_TIMEOUT:
-		return cs_err_set(CS_ETIMEOUT, "worker timed out after %llu s (limit \"worker_wall\"), "
-				  "killed", (unsigned long long)a->lim->worker_wall);
-	case CS_END_SECCOMP:
-		if (a->syscall >= 0)
-			return cs_err_set(CS_ESANDBOX, "worker killed by seccomp for the forbidden "
-					  "syscall %s", cs_sandbox_syscall_name(a->syscall, sc,
-										sizeof(sc)));
-		return cs_err_set(CS_ESANDBOX, "worker killed by seccomp (SIGSYS)");
-	case CS_END_OOM:
-		return cs_err_set(CS_ELIMIT, "worker ran out of memory (limits \"worker_as\", "
-				  "\"worker_mem\")");
-	case CS_END_CPU:
-		return cs_err_set(CS_ELIMIT, "worker exceeded its CPU limit of %llu s (limit "
-				  "\"worker_cpu\")", (unsigned long long)a->lim->worker_cpu);
-	case CS_END_SETUP:
-		return cs_err_set(CS_ESANDBOX, "%s", a->tail[0] ? a->tail : "sandbox setup failed");
-	case CS_END_EXIT:
-		if (a->werror[0])
-			return cs_err_set(strstr(a->werror, "limit: ") == a->werror ? CS_ELIMIT :
-					  CS_EFORMAT, "archive %s: %s", a->file, a->werror);
-		return cs_err_set(CS_ESANDBOX, "worker exited with status %d%s%s", e->exit_code,
-				  a->tail[0] ? ": " : "", a->tail);
-	case CS_END_PROTOCOL:
-		return cs_err_set(CS_EPROTO, "worker protocol violation, worker killed");
-	case CS_END_CRASH:
-	default:
-		return cs_err_set(CS_ESANDBOX, "worker crashed (signal %d)%s%s", e->signal,
-				  a->tail[0] ? ": " : "", a->tail);
-	}
+	if (t != CS_REC_MEMBER)
+		return 0;
+	if (a->raw_eof)
+		return cs_err_set(CS_EPROTO, "member record after the raw pipe closed");
+	return on_member(a, rec);
 }
 
 static int run_worker(struct arc *a, int archive_fd)
@@ -538,8 +443,7 @@ static int run_worker(struct arc *a, int archive_fd)
 	struct cs_sandbox_end end;
 	char limits[1024];
 	const char *argv[8];
-	int raw[2] = { -1, -1 }, fds[2], r, ac = 0, failed = 0, eof_noted = 0;
-	char why[800] = "";
+	int raw[2] = { -1, -1 }, fds[2], r, ac = 0, eof_noted = 0;
 	char wpath[4096];
 	const char *worker = a->o->worker;
 	uid_t uid = a->o->worker_uid;
@@ -600,7 +504,7 @@ static int run_worker(struct arc *a, int archive_fd)
 	a->raw = raw[0];
 	fcntl(a->raw, F_SETFL, O_NONBLOCK);
 	a->deadline = now_ms() + (int64_t)a->lim->worker_wall * 1000;
-	a->syscall = -1;
+	cs_sandbox_seen_init(&a->seen);
 	if ((r = cs_frame_reader_init(&fr, cs_sandbox_out_fd(a->sb))) != 0)
 		return r;
 	cs_proto_init(&ps, 0, a->lim->records);
@@ -623,7 +527,7 @@ static int run_worker(struct arc *a, int archive_fd)
 			drain_err(a);
 		if (pf[0].revents == 0)
 			continue;
-		r = pump(a, &fr, &ps);
+		r = cs_sandbox_read_records(&fr, &ps, a->lim->wire_bytes, &a->seen, on_record, a);
 		if (r == 1)
 			break;
 		if (r < 0 && a->raw_eof && !eof_noted) {
@@ -633,29 +537,25 @@ static int run_worker(struct arc *a, int archive_fd)
 			continue;
 		}
 		if (r < 0) {
-			failed = r;
-			snprintf(why, sizeof(why), "%s", cs_err_msg());
+			cs_sandbox_seen_reject(&a->seen, r, cs_err_msg());
 			cs_sandbox_kill(a->sb, r == CS_EPROTO ? CS_END_PROTOCOL : CS_END_CRASH);
 			break;
 		}
 	}
-	if (!failed && cs_sandbox_wait_exit(a->sb, EOF_GRACE_MS) != 1) {
-		failed = CS_EPROTO;
-		snprintf(why, sizeof(why), "worker closed its output but did not exit");
+	if (!a->seen.rejected && cs_sandbox_wait_exit(a->sb, EOF_GRACE_MS) != 1) {
+		cs_sandbox_seen_reject(&a->seen, CS_EPROTO,
+				       "worker closed its output but did not exit");
 		cs_sandbox_kill(a->sb, CS_END_PROTOCOL);
 	}
 	drain_err(a);
 	cs_sandbox_reap(a->sb, &end);
 	cs_frame_reader_free(&fr);
-	if (failed == CS_EPROTO)
-		return cs_err_set(CS_EPROTO, "worker protocol violation, worker killed: %s", why);
-	if (failed)
-		return cs_err_set(failed, "%s", why);
-	if ((r = ending(a, &end)) != 0)
-		return r;
-	if (a->raw_eof)
-		return cs_err_set(CS_EPROTO, "worker ended a member early and still finished");
-	return 0;
+	/* A worker that stopped inside a member must not then finish as if
+	 * nothing happened: that, too, ends as a protocol violation. */
+	if (a->raw_eof && end.kind == CS_END_OK && a->seen.done)
+		cs_sandbox_seen_reject(&a->seen, CS_EPROTO,
+				       "worker ended a member early and still finished");
+	return cs_sandbox_ending(&end, &a->seen, a->lim);
 }
 
 /* ---- resolving the image from the documents ---- */

@@ -1,13 +1,11 @@
 /*
  * test_helpers.c - the service's small pure helpers: image repository
- * names, digest syntax, and how a failed scan's message maps to a worker
- * ending for cellscan_worker_endings_total (the messages are those
- * supervisor/collect/run.c writes; if they change, this test says so).
+ * names and digest syntax. (How a worker ended is no longer read from a
+ * message: tests/service/test_worker_ending.c.)
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/errors.h"
 #include "supervisor/service/internal.h"
 #include "tests/harness.h"
 
@@ -35,22 +33,5 @@ int main(void)
 	CHECK(!svc_digest_ok("sha512:43899599a3532013e05eba8634b762796d2201593185a7a0a37c04b0e2085205"));
 	CHECK(!svc_digest_ok(NULL));
 
-	CHECK_STR(svc_ending_from_error(CS_EPROTO, "x: worker protocol violation, worker killed: y"),
-		  "protocol");
-	CHECK_STR(svc_ending_from_error(CS_ETIMEOUT, "x: worker timed out after 900 s (limit "
-					"\"worker_wall\"), killed"), "timeout");
-	CHECK_STR(svc_ending_from_error(CS_ESANDBOX, "x: worker killed by seccomp for the forbidden "
-					"syscall socket"), "seccomp");
-	CHECK_STR(svc_ending_from_error(CS_ELIMIT, "x: worker ran out of memory (limits ...)"),
-		  "out-of-memory");
-	CHECK_STR(svc_ending_from_error(CS_ELIMIT, "x: worker exceeded its CPU limit of 600 s"),
-		  "cpu-limit");
-	CHECK_STR(svc_ending_from_error(CS_ESANDBOX, "x: worker crashed (signal 11, Segmentation "
-					"fault)"), "crashed");
-	CHECK_STR(svc_ending_from_error(CS_ESANDBOX, "x: worker exited with status 3"), "exit");
-	CHECK_STR(svc_ending_from_error(CS_ESANDBOX, "cannot create the worker's namespaces"),
-		  "sandbox-setup");
-	CHECK_STR(svc_ending_from_error(CS_ENET, "x: connection refused"), "none");
-	CHECK_STR(svc_ending_from_error(CS_ETIMEOUT, "registry timed out"), "none");
 	return cs_test_done();
 }
