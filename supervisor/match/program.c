@@ -415,7 +415,9 @@ int cs_match_row_read(struct cs_match_row *w, const void *p, size_t n)
 	w->id = cs_match_rd_str(&r);
 	w->nentries = cs_match_rd_u32(&r);
 	w->entries = r;
-	if (r.bad || w->id == NULL)
+	/* An entry takes at least its length and its index (8 bytes): a count
+	 * the bytes cannot hold is damage, not something to allocate for. */
+	if (r.bad || w->id == NULL || w->nentries > (size_t)(r.e - r.p) / 8)
 		return cs_err_set(CS_EDB, "compiled record row is damaged");
 	return 0;
 }
