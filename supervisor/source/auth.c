@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -122,9 +123,21 @@ static int b64_decode(char **out, size_t *len, const char *in)
 	return 0;
 }
 
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 /*
  * Runs docker-credential-NAME get. Returns 0 with c filled, 0 with c empty
- * when the helper has nothing for the server, or an error.
+ * when the helper has nothing for the server, or an error naming the helper
+ * and the server (never quoting what the helper printed: it may hold the
+ * secret). The helper gets HELPER_TIMEOUT_MS in all, from its start to its
+ * exit: a helper that trickles bytes, or closes its stdout and lingers, is
+ * killed then like one that never answers.
  */
 static int run_helper(struct cs_cred *c, const char *name, const char *server)
 {
@@ -137,6 +150,7 @@ static int run_helper(struct cs_cred *c, const char *name, const char *server)
 	json_t *doc = NULL;
 	const char *u, *s;
 	size_t i;
+	long deadline;
 
 	cs_buf_init(&buf, HELPER_OUT_MAX);
 	for (i = 0; name[i] != '\0'; i++)
@@ -176,23 +190,43 @@ static int run_helper(struct cs_cred *c, const char *name, const char *server)
 	in[0] = out[1] = -1;
 	if (r != 0) {
 		pid = -1;
-		r = cs_err_set(CS_EAUTH, "%s: cannot run it: %s", from, strerror(r));
+		r = cs_err_set(CS_EAUTH, "%s (for %.200s): cannot run it: %s", from, server,
+			       strerror(r));
 		goto out;
 	}
+	deadline = mono_ms() + HELPER_TIMEOUT_MS;
 	{
-		/* the helper reads the whole server URL; a closed pipe ends it */
+		/* The helper reads the whole server URL; a closed pipe ends it.
+		 * SIGPIPE is blocked in this thread only (pulls run on several
+		 * threads: changing the process's disposition would race), and
+		 * the one our write raised is taken back before unblocking. */
 		size_t sl = strlen(server), off = 0;
-		struct sigaction ign = {.sa_handler = SIG_IGN}, old;
-		sigaction(SIGPIPE, &ign, &old);
+		sigset_t pipe_set, old_mask, pending;
+		int was_pending, broke = 0;
+
+		sigemptyset(&pipe_set);
+		sigaddset(&pipe_set, SIGPIPE);
+		sigemptyset(&pending);
+		sigpending(&pending);
+		was_pending = sigismember(&pending, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
 		while (off < sl) {
 			ssize_t w = write(in[1], server + off, sl - off);
 			if (w < 0 && errno == EINTR)
 				continue;
-			if (w <= 0)
+			if (w <= 0) {
+				broke = w < 0 && errno == EPIPE;
 				break;
+			}
 			off += (size_t)w;
 		}
-		sigaction(SIGPIPE, &old, NULL);
+		if (broke && !was_pending) {
+			struct timespec zero = {0, 0};
+
+			while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+				;
+		}
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 		close(in[1]);
 		in[1] = -1;
 	}
@@ -200,12 +234,13 @@ static int run_helper(struct cs_cred *c, const char *name, const char *server)
 		struct pollfd p = {.fd = out[0], .events = POLLIN};
 		char tmp[4096];
 		ssize_t n;
-		int pr = poll(&p, 1, HELPER_TIMEOUT_MS);
+		long left = deadline - mono_ms();
+		int pr = left > 0 ? poll(&p, 1, (int)left) : 0;
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr <= 0) {
-			r = cs_err_set(CS_ETIMEOUT, "%s: no answer within %d s", from,
-				       HELPER_TIMEOUT_MS / 1000);
+			r = cs_err_set(CS_ETIMEOUT, "%s gave no complete answer for %.200s "
+				       "within %d s", from, server, HELPER_TIMEOUT_MS / 1000);
 			goto out;
 		}
 		n = read(out[0], tmp, sizeof(tmp));
@@ -215,13 +250,30 @@ static int run_helper(struct cs_cred *c, const char *name, const char *server)
 			break;
 		if (cs_buf_add(&buf, tmp, (size_t)n) != 0) {
 			explicit_bzero(tmp, sizeof(tmp));
-			r = cs_err_set(CS_ELIMIT, "%s: answer too long", from);
+			r = cs_err_set(CS_ELIMIT, "%s gave an answer for %.200s longer than "
+				       "%u bytes", from, server, HELPER_OUT_MAX);
 			goto out;
 		}
 		explicit_bzero(tmp, sizeof(tmp));
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	/* its stdout is closed; it must still exit within the same deadline */
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		struct timespec ts = {0, 10 * 1000000L};
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			r = cs_err_set(CS_EIO, "%s (for %.200s): waitpid: %s", from, server,
+				       strerror(errno));
+			goto out;
+		}
+		if (mono_ms() >= deadline) {
+			r = cs_err_set(CS_ETIMEOUT, "%s did not exit within %d s (for %.200s)",
+				       from, HELPER_TIMEOUT_MS / 1000, server);
+			goto out;
+		}
+		nanosleep(&ts, NULL);
+	}
 	pid = -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		/* the protocol's "not found" answer is a normal miss */
@@ -234,10 +286,16 @@ static int run_helper(struct cs_cred *c, const char *name, const char *server)
 		goto out;
 	}
 	doc = json_loadb((const char *)buf.data, buf.len, 0, NULL);
+	if (!json_is_object(doc)) {
+		r = cs_err_set(CS_EAUTH, "%s gave an answer for %.200s that is not a JSON object",
+			       from, server);
+		goto out;
+	}
 	u = json_string_value(json_object_get(doc, "Username"));
 	s = json_string_value(json_object_get(doc, "Secret"));
 	if (u == NULL || s == NULL) {
-		r = cs_err_set(CS_EAUTH, "%s gave an answer without Username and Secret", from);
+		r = cs_err_set(CS_EAUTH, "%s gave an answer for %.200s without Username and Secret",
+			       from, server);
 		goto out;
 	}
 	if (s[0] == '\0')
