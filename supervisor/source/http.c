@@ -8,11 +8,19 @@
  * failures (429, 5xx, cut or reset connections) are retried with
  * exponential backoff, honouring Retry-After; a body cut after some bytes
  * is resumed with a Range request. Bodies go to a sink with a hard cap.
+ *
+ * Several sessions may work for one image at once, one per thread
+ * (cs_http_clone): each has its own curl handle and connections, and they
+ * share the credentials, the Authorization value and the bearer token
+ * (under one mutex, so a token is fetched once and refreshed once), the
+ * TLS session cache and the DNS cache (a curl share), and the byte count.
  */
 #include "supervisor/source/regint.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,21 +40,32 @@
 #define AUTHZ_MAX 65536
 #define SECRET_MAX_B64 24576   /* "Basic " + base64 of 1 KiB user + 16 KiB secret */
 
-struct cs_http {
-	CURL *curl;
-	struct cs_regref ref;
-	const struct cs_source_opts *o;
-	int https;                   /* scheme of the registry itself */
+/* What the sessions of one image share (cs_http_clone). */
+struct shared {
+	pthread_mutex_t mu;          /* guards the authentication state below */
 	struct cs_cred cred;
 	int cred_loaded;
 	char *authz;                 /* Authorization for the registry host; wiped */
 	int authz_scheme;
+	unsigned gen;                /* bumped whenever authz changes */
 	time_t token_expiry;
 	struct cs_challenge ch;      /* the last Bearer challenge, to refresh the token */
 	int have_ch;
 	int withheld;                /* credentials kept from a token realm on another host */
 	char withheld_host[CS_HOST_MAX];
-	uint64_t bytes;
+	atomic_uint_fast64_t bytes;  /* body bytes received by every session */
+	atomic_int refs;             /* sessions using this; the last frees it */
+	CURLSH *share;               /* TLS sessions and DNS, NULL if libcurl refused */
+	pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
+};
+
+struct cs_http {
+	CURL *curl;
+	struct cs_regref ref;
+	const struct cs_source_opts *o;
+	int https;                   /* scheme of the registry itself */
+	struct shared *sh;
+	const atomic_int *cancel;    /* nonzero: give up now (borrowed, may be NULL) */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -103,27 +122,101 @@ void cs_memsink_free(struct cs_memsink *m)
 
 /* ---- session ---- */
 
-static void set_authz(struct cs_http *h, char *v, int scheme)
+static void wipe_free(char *s)
 {
-	if (h->authz != NULL) {
-		explicit_bzero(h->authz, strlen(h->authz));
-		free(h->authz);
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
 	}
-	h->authz = v;
-	h->authz_scheme = v ? scheme : CS_AUTH_NONE;
 }
 
-int cs_http_new(struct cs_http **out, const struct cs_regref *ref, const struct cs_source_opts *o)
+/* Under sh->mu. */
+static void set_authz(struct shared *sh, char *v, int scheme)
+{
+	wipe_free(sh->authz);
+	sh->authz = v;
+	sh->authz_scheme = v ? scheme : CS_AUTH_NONE;
+	sh->gen++;
+}
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *u)
+{
+	struct shared *sh = u;
+
+	(void)c;
+	(void)a;
+	if ((int)d >= 0 && d < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&sh->share_mu[d]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data d, void *u)
+{
+	struct shared *sh = u;
+
+	(void)c;
+	if ((int)d >= 0 && d < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&sh->share_mu[d]);
+}
+
+static void shared_free(struct shared *sh)
+{
+	int i;
+
+	if (sh == NULL || atomic_fetch_sub(&sh->refs, 1) != 1)
+		return;
+	set_authz(sh, NULL, 0);
+	cs_cred_clear(&sh->cred);
+	/* every easy handle that used the share is gone: cleanup cannot fail */
+	if (sh->share != NULL)
+		curl_share_cleanup(sh->share);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&sh->share_mu[i]);
+	pthread_mutex_destroy(&sh->mu);
+	explicit_bzero(sh, sizeof(*sh));
+	free(sh);
+}
+
+static struct shared *shared_new(void)
+{
+	struct shared *sh = calloc(1, sizeof(*sh));
+	int i;
+
+	if (sh == NULL)
+		return NULL;
+	pthread_mutex_init(&sh->mu, NULL);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&sh->share_mu[i], NULL);
+	atomic_init(&sh->bytes, 0);
+	atomic_init(&sh->refs, 1);
+	/* without a share every session just does its own full handshakes */
+	sh->share = curl_share_init();
+	if (sh->share != NULL &&
+	    (curl_share_setopt(sh->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+	     curl_share_setopt(sh->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+	     curl_share_setopt(sh->share, CURLSHOPT_USERDATA, sh) != CURLSHE_OK ||
+	     curl_share_setopt(sh->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	     curl_share_setopt(sh->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)) {
+		curl_share_cleanup(sh->share);
+		sh->share = NULL;
+	}
+	return sh;
+}
+
+/* A session on sh (which it then holds a reference of). */
+static int session_new(struct cs_http **out, const struct cs_regref *ref,
+		       const struct cs_source_opts *o, struct shared *sh)
 {
 	struct cs_http *h;
-	static int inited;
 
 	*out = NULL;
-	if (!inited) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return cs_err_set(CS_EINTERNAL, "libcurl initialisation failed");
-		inited = 1;
-	}
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return cs_err_set(CS_ENOMEM, "out of memory");
@@ -135,23 +228,61 @@ int cs_http_new(struct cs_http **out, const struct cs_regref *ref, const struct 
 	h->ref = *ref;
 	h->o = o;
 	h->https = !cs_host_listed(ref->host, o->insecure, o->ninsecure);
+	h->sh = sh;
 	*out = h;
 	return 0;
+}
+
+int cs_http_new(struct cs_http **out, const struct cs_regref *ref, const struct cs_source_opts *o)
+{
+	struct shared *sh;
+	int r;
+
+	*out = NULL;
+	/* curl_global_init is not thread-safe itself: once per process */
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return cs_err_set(CS_EINTERNAL, "libcurl initialisation failed");
+	sh = shared_new();
+	if (sh == NULL)
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	if ((r = session_new(out, ref, o, sh)) != 0)
+		shared_free(sh);
+	return r;
+}
+
+int cs_http_clone(struct cs_http **out, struct cs_http *h)
+{
+	int r;
+
+	atomic_fetch_add(&h->sh->refs, 1);
+	if ((r = session_new(out, &h->ref, h->o, h->sh)) != 0)
+		shared_free(h->sh);
+	return r;
+}
+
+void cs_http_set_cancel(struct cs_http *h, const atomic_int *cancel)
+{
+	h->cancel = cancel;
 }
 
 void cs_http_free(struct cs_http *h)
 {
 	if (h == NULL)
 		return;
-	set_authz(h, NULL, 0);
-	cs_cred_clear(&h->cred);
 	curl_easy_cleanup(h->curl);
+	shared_free(h->sh);
 	free(h);
 }
 
 uint64_t cs_http_bytes(const struct cs_http *h)
 {
-	return h->bytes;
+	return atomic_load(&h->sh->bytes);
+}
+
+static int cancelled(const struct cs_http *h)
+{
+	return h->cancel != NULL && atomic_load(h->cancel) != 0;
 }
 
 /* ---- one exchange ---- */
@@ -244,12 +375,26 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
 			   ERRBODY_MAX - rs->errbody.len);
 		return n;
 	}
+	if (cancelled(rs->h)) {
+		rs->sink_err = cs_err_set(CS_ENET, "%s: cancelled", rs->sink->what);
+		return 0;
+	}
 	if ((r = rs->sink->write(rs->sink, p, n)) != 0) {
 		rs->sink_err = r;
 		return 0;
 	}
-	rs->h->bytes += n;
+	atomic_fetch_add(&rs->h->sh->bytes, n);
 	return n;
+}
+
+/* Stops a transfer (even a stalled one) once the session is cancelled. */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return cancelled(arg);
 }
 
 /*
@@ -273,6 +418,10 @@ static CURLcode exchange(struct cs_http *h, struct resp *rs, const char *url, co
 	rs->range_from = sink->got;
 	cs_buf_init(&rs->errbody, ERRBODY_MAX);
 	curl_easy_reset(c);
+	/* the reset keeps the share, but leaves libcurl's count of shared TLS
+	 * sessions at its default: attaching again sets both */
+	if (h->sh->share != NULL)
+		curl_easy_setopt(c, CURLOPT_SHARE, h->sh->share);
 	h->errbuf[0] = '\0';
 #define ADD(s)                                           \
 	do {                                             \
@@ -300,6 +449,10 @@ static CURLcode exchange(struct cs_http *h, struct resp *rs, const char *url, co
 #undef ADD
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* HTTP/1.1: a blob moves over its own connection anyway (one session per
+	 * download lane), and libcurl's HTTP/2 framing cost a third more time
+	 * and CPU per byte on loopback (docs/registry.md, "Speed") */
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "cellscan/" CELLSCAN_VERSION);
@@ -320,6 +473,11 @@ static CURLcode exchange(struct cs_http *h, struct resp *rs, const char *url, co
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
 	if (post != NULL)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+	if (h->cancel != NULL) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_OK && rs->status == 0) {
 		long st = 0;
@@ -389,6 +547,16 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* Sleeps ms, in slices, returning early when the session is cancelled. */
+static void nap(const struct cs_http *h, long ms)
+{
+	while (ms > 0 && !cancelled(h)) {
+		long s = ms > 50 ? 50 : ms;
+		sleep_ms(s);
+		ms -= s;
+	}
+}
+
 /* Waits before attempt number att (1-based retries), honouring Retry-After. */
 static void backoff(struct cs_http *h, int att, int use_retry_after)
 {
@@ -400,7 +568,7 @@ static void backoff(struct cs_http *h, int att, int use_retry_after)
 	if (use_retry_after && curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
 	    ra > 0)
 		ms = (long)(ra > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : ra) * 1000L;
-	sleep_ms(ms);
+	nap(h, ms);
 }
 
 /* The registry's error document, reduced to "CODE: message" (escaped later). */
@@ -446,15 +614,16 @@ static int header_safe(const char *s)
 	return 1;
 }
 
+/* load_creds, fetch_token and on_401 run under h->sh->mu. */
 static int load_creds(struct cs_http *h)
 {
 	int r;
 
-	if (h->cred_loaded)
+	if (h->sh->cred_loaded)
 		return 0;
-	if ((r = cs_cred_lookup(&h->cred, &h->ref, h->o)) != 0)
+	if ((r = cs_cred_lookup(&h->sh->cred, &h->ref, h->o)) != 0)
 		return r;
-	h->cred_loaded = 1;
+	h->sh->cred_loaded = 1;
 	return 0;
 }
 
@@ -504,13 +673,13 @@ static int fetch_token(struct cs_http *h, const struct cs_challenge *ch)
 	}
 	if ((r = load_creds(h)) != 0)
 		goto out;
-	h->withheld = 0;
-	if (h->cred.user != NULL) {
+	h->sh->withheld = 0;
+	if (h->sh->cred.user != NULL) {
 		if (may_see_creds(h, rhost)) {
 			send = 1;
 		} else {
-			h->withheld = 1;
-			snprintf(h->withheld_host, sizeof(h->withheld_host), "%s", rhost);
+			h->sh->withheld = 1;
+			snprintf(h->sh->withheld_host, sizeof(h->sh->withheld_host), "%s", rhost);
 		}
 	}
 	if (ch->scope[0] != '\0')
@@ -526,8 +695,8 @@ static int fetch_token(struct cs_http *h, const struct cs_challenge *ch)
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (send && h->cred.identity_token) {
-		char *rt = curl_easy_escape(h->curl, h->cred.secret, 0);
+	if (send && h->sh->cred.identity_token) {
+		char *rt = curl_easy_escape(h->curl, h->sh->cred.secret, 0);
 		size_t pl;
 		if (rt == NULL) {
 			r = cs_err_set(CS_ENOMEM, "out of memory");
@@ -548,7 +717,7 @@ static int fetch_token(struct cs_http *h, const struct cs_challenge *ch)
 	} else {
 		snprintf(url, ul, "%s%c%s%s%sscope=%s", ch->realm, strchr(ch->realm, '?') ? '&' : '?',
 			 svc[0] ? "service=" : "", svc, svc[0] ? "&" : "", esc_scope);
-		if (send && (r = cs_auth_basic(basic, sizeof(basic), &h->cred)) != 0)
+		if (send && (r = cs_auth_basic(basic, sizeof(basic), &h->sh->cred)) != 0)
 			goto out;
 	}
 	for (;;) {
@@ -574,14 +743,14 @@ static int fetch_token(struct cs_http *h, const struct cs_challenge *ch)
 	if (rs.status == 401 || rs.status == 403) {
 		if (send)
 			r = cs_err_set(CS_EAUTH, "authentication failed: the token service at %s rejected "
-				       "the credentials from %s for %s (HTTP %ld)", rhost, h->cred.from,
+				       "the credentials from %s for %s (HTTP %ld)", rhost, h->sh->cred.from,
 				       h->ref.repo, rs.status);
 		else
 			r = cs_err_set(CS_EAUTH, "authentication failed: the token service at %s refused "
 				       "a token for %s without credentials (HTTP %ld)%s%s", rhost,
 				       h->ref.repo, rs.status,
-				       h->withheld ? "; credentials were withheld from that host: "
-				       "allow it with --auth-allow-host " : "", h->withheld ? rhost : "");
+				       h->sh->withheld ? "; credentials were withheld from that host: "
+				       "allow it with --auth-allow-host " : "", h->sh->withheld ? rhost : "");
 		goto out;
 	}
 	if (rs.status != 200) {
@@ -609,10 +778,10 @@ static int fetch_token(struct cs_http *h, const struct cs_challenge *ch)
 		goto out;
 	}
 	snprintf(tok, strlen(t) + 8, "Bearer %s", t);
-	set_authz(h, tok, CS_AUTH_BEARER);
-	h->token_expiry = time(NULL) + (time_t)exp - (exp > 10 ? 5 : 0);
-	h->ch = *ch;
-	h->have_ch = 1;
+	set_authz(h->sh, tok, CS_AUTH_BEARER);
+	h->sh->token_expiry = time(NULL) + (time_t)exp - (exp > 10 ? 5 : 0);
+	h->sh->ch = *ch;
+	h->sh->have_ch = 1;
 	r = 0;
 out:
 	if (doc != NULL) {
@@ -651,37 +820,37 @@ static int on_401(struct cs_http *h, const char *www, int round)
 	if ((r = load_creds(h)) != 0)
 		return r;
 	if (ch.scheme == CS_AUTH_BASIC) {
-		if (h->cred.user == NULL)
+		if (h->sh->cred.user == NULL)
 			return cs_err_set(CS_EAUTH, "authentication required: %s asks for credentials and "
 					  "none were found for it (--username with --password-stdin, "
 					  "CELLSCAN_REGISTRY_USERNAME/PASSWORD, or docker login)",
 					  h->ref.host);
-		if (h->authz_scheme == CS_AUTH_BASIC || h->cred.identity_token)
+		if (h->sh->authz_scheme == CS_AUTH_BASIC || h->sh->cred.identity_token)
 			return cs_err_set(CS_EAUTH, "authentication failed: %s rejected the credentials "
-					  "from %s (HTTP 401)", h->ref.host, h->cred.from);
-		if ((r = cs_auth_basic(basic, sizeof(basic), &h->cred)) != 0)
+					  "from %s (HTTP 401)", h->ref.host, h->sh->cred.from);
+		if ((r = cs_auth_basic(basic, sizeof(basic), &h->sh->cred)) != 0)
 			return r;
 		v = strdup(basic);
 		explicit_bzero(basic, sizeof(basic));
 		if (v == NULL)
 			return cs_err_set(CS_ENOMEM, "out of memory");
-		set_authz(h, v, CS_AUTH_BASIC);
+		set_authz(h->sh, v, CS_AUTH_BASIC);
 		return 0;
 	}
 	/* Bearer: a token we just got and still refused means no access */
-	if (round > 0 && h->authz_scheme == CS_AUTH_BEARER) {
-		if (h->withheld)
+	if (round > 0 && h->sh->authz_scheme == CS_AUTH_BEARER) {
+		if (h->sh->withheld)
 			return cs_err_set(CS_EAUTH, "authentication failed: %s refused access to %s; the "
 					  "credentials from %s were not sent to the token service "
 					  "on %s (another host): allow it with --auth-allow-host %s",
-					  h->ref.host, h->ref.repo, h->cred.from, h->withheld_host,
-					  h->withheld_host);
-		if (h->cred.user == NULL)
+					  h->ref.host, h->ref.repo, h->sh->cred.from, h->sh->withheld_host,
+					  h->sh->withheld_host);
+		if (h->sh->cred.user == NULL)
 			return cs_err_set(CS_EAUTH, "authentication required: %s refused anonymous access "
 					  "to %s%s%s%s and no credentials were found for it", h->ref.host,
 					  h->ref.repo, ch.error[0] ? " (" : "", ch.error, ch.error[0] ? ")" : "");
 		return cs_err_set(CS_EAUTH, "authentication failed: %s refused access to %s with the "
-				  "credentials from %s%s%s", h->ref.host, h->ref.repo, h->cred.from,
+				  "credentials from %s%s%s", h->ref.host, h->ref.repo, h->sh->cred.from,
 				  ch.error[0] ? ": " : "", ch.error);
 	}
 	return fetch_token(h, &ch);
@@ -690,7 +859,8 @@ static int on_401(struct cs_http *h, const char *www, int round)
 int cs_http_get(struct cs_http *h, const char *path, const char *accept, struct cs_sink *sink,
 		char *ctype, size_t ctn, char *dcd, size_t dcdn)
 {
-	char *url0 = NULL, *url = NULL, host[CS_HOST_MAX], detail[256];
+	char *url0 = NULL, *url = NULL, *authz = NULL, host[CS_HOST_MAX], detail[256];
+	unsigned gen = 0;
 	struct resp rs;
 	int r, att = 0, rounds = 0, hops, https, attempts = (int)(h->o->retries ? h->o->retries : 5);
 	size_t n = strlen(h->ref.host) + strlen(h->ref.repo) + strlen(path) + 16;
@@ -710,11 +880,27 @@ int cs_http_get(struct cs_http *h, const char *path, const char *accept, struct 
 			r = cs_err_set(CS_ENOMEM, "out of memory");
 			goto out;
 		}
-		if (h->authz_scheme == CS_AUTH_BEARER && h->have_ch && time(NULL) >= h->token_expiry) {
-			struct cs_challenge ch = h->ch;
-			if ((r = fetch_token(h, &ch)) != 0)
-				goto out;
+		if (cancelled(h)) {
+			r = cs_err_set(CS_ENET, "%s: cancelled", sink->what);
+			goto out;
 		}
+		/* this attempt's Authorization: a copy, as another session may
+		 * replace the shared one meanwhile */
+		pthread_mutex_lock(&h->sh->mu);
+		r = 0;
+		if (h->sh->authz_scheme == CS_AUTH_BEARER && h->sh->have_ch &&
+		    time(NULL) >= h->sh->token_expiry) {
+			struct cs_challenge ch = h->sh->ch;
+			r = fetch_token(h, &ch);
+		}
+		wipe_free(authz);
+		authz = NULL;
+		if (r == 0 && h->sh->authz != NULL && (authz = strdup(h->sh->authz)) == NULL)
+			r = cs_err_set(CS_ENOMEM, "out of memory");
+		gen = h->sh->gen;
+		pthread_mutex_unlock(&h->sh->mu);
+		if (r != 0)
+			goto out;
 		before = sink->got;
 		for (hops = 0;; hops++) {
 			const char *az = NULL;
@@ -727,7 +913,7 @@ int cs_http_get(struct cs_http *h, const char *path, const char *accept, struct 
 				goto out;
 			}
 			if (may_see_creds(h, host))
-				az = h->authz;
+				az = authz;
 			cc = exchange(h, &rs, url, accept, az, NULL, sink);
 			if (cc != CURLE_OK || rs.status < 300 || rs.status > 308 || rs.status == 304 ||
 			    rs.status == 305 || rs.status == 306)
@@ -758,6 +944,10 @@ int cs_http_get(struct cs_http *h, const char *path, const char *accept, struct 
 				}
 			}
 		}
+		if (cancelled(h)) {
+			r = cs_err_set(CS_ENET, "%s: cancelled", sink->what);
+			goto out;
+		}
 		if (rs.sink_err != 0) {
 			r = rs.sink_err;
 			goto out;
@@ -772,7 +962,7 @@ int cs_http_get(struct cs_http *h, const char *path, const char *accept, struct 
 			}
 			r = net_error(h, cc, host);
 			if (att > 0)
-				cs_err_prefix(r, "%s after %d attempts", sink->what, att);
+				cs_err_prefix(r, "%s after %d attempt%s", sink->what, att, att > 1 ? "s" : "");
 			else
 				cs_err_prefix(r, "%s", sink->what);
 			goto out;
@@ -786,7 +976,16 @@ int cs_http_get(struct cs_http *h, const char *path, const char *accept, struct 
 					       h->ref.host, h->ref.repo);
 				goto out;
 			}
-			if ((r = on_401(h, rs.www, rounds++)) != 0)
+			pthread_mutex_lock(&h->sh->mu);
+			/* another session changed the credentials since this attempt
+			 * took them (a new token, Basic after anonymous): try those */
+			if (h->sh->gen != gen)
+				r = 0;
+			else
+				r = on_401(h, rs.www, rounds);
+			pthread_mutex_unlock(&h->sh->mu);
+			rounds++;
+			if (r != 0)
 				goto out;
 			continue;
 		}
@@ -817,6 +1016,7 @@ int cs_http_get(struct cs_http *h, const char *path, const char *accept, struct 
 	r = 0;
 out:
 	cs_buf_free(&rs.errbody);
+	wipe_free(authz);
 	free(url0);
 	free(url);
 	return r;

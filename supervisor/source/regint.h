@@ -5,13 +5,14 @@
  *   ref.c       registry references (host[:port]/repo[:tag|@digest])
  *   auth.c      credentials (flags, environment, docker config, helpers),
  *               WWW-Authenticate parsing, bearer tokens
- *   http.c      one libcurl session per image: retries, redirects, resume
+ *   http.c      libcurl sessions of one image: retries, redirects, resume
  *   cache.c     the content-addressed blob cache
  *   registry.c  manifests, platform choice, config, layers
  */
 #ifndef CS_SUPERVISOR_SOURCE_REGINT_H
 #define CS_SUPERVISOR_SOURCE_REGINT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -102,8 +103,18 @@ int cs_auth_basic(char *out, size_t n, const struct cs_cred *c);
 struct cs_http;
 
 /* One session per registry image: owns a curl handle, the credentials and
- * the cached token. Caller frees with cs_http_free(). */
+ * the cached token. Caller frees with cs_http_free(). A session is used by
+ * one thread at a time. */
 int cs_http_new(struct cs_http **out, const struct cs_regref *ref, const struct cs_source_opts *o);
+/* Another session for the same image, for another thread: its own curl
+ * handle and connections; the credentials, the Authorization value and
+ * token, the TLS session and DNS caches, and the byte count are shared with
+ * h (thread-safe). Caller frees with cs_http_free(), in any order. */
+int cs_http_clone(struct cs_http **out, struct cs_http *h);
+/* When *cancel (borrowed; NULL: never) becomes nonzero, the session's
+ * transfer in progress, its backoff wait and any later request fail at
+ * once with "WHAT: cancelled". */
+void cs_http_set_cancel(struct cs_http *h, const atomic_int *cancel);
 void cs_http_free(struct cs_http *h);
 
 /* GETs https://HOST/v2/REPO/<path> into sink, authenticating, retrying
@@ -113,7 +124,8 @@ void cs_http_free(struct cs_http *h);
 int cs_http_get(struct cs_http *h, const char *path, const char *accept, struct cs_sink *sink,
 		char *ctype, size_t ctn, char *dcd, size_t dcdn);
 
-/* Bytes of response bodies received from the network so far. */
+/* Bytes of response bodies received from the network so far, by h and
+ * every session cloned from it. */
 uint64_t cs_http_bytes(const struct cs_http *h);
 
 /* ---- blob cache (cache.c) ---- */

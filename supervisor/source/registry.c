@@ -9,9 +9,17 @@
  * one. An index is resolved to one platform. The config is fetched the
  * same way; layers are streamed into the blob cache, hashed while they
  * arrive, and handed on as read-only descriptors of verified files.
+ *
+ * Layers are downloaded several at once (cs_source_opts.parallel, default
+ * 4), one thread and one HTTP session each, the sessions sharing their
+ * authentication. The first layer that fails cancels the others (their
+ * partial files are removed) and fails the image with "layer N of M: ...".
  */
 #include "supervisor/source/regint.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +39,9 @@
 #define MT_DOCKER_V1S "application/vnd.docker.distribution.manifest.v1+prettyjws"
 #define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
 #define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+
+#define PARALLEL_DEFAULT 4         /* layer downloads at once */
+#define PARALLEL_MAX 16
 
 /* Schema 1 is accepted at low priority only so that it can be named in a
  * clear error instead of a bare 404. */
@@ -200,7 +211,7 @@ out:
 }
 
 struct fill_arg {
-	struct reg *g;
+	struct cs_http *h;
 	const char *digest;
 };
 
@@ -210,18 +221,16 @@ static int fill_layer(void *arg, struct cs_sink *sink)
 	char path[128];
 
 	snprintf(path, sizeof(path), "blobs/%s", fa->digest);
-	return cs_http_get(fa->g->h, path, NULL, sink, NULL, 0, NULL, 0);
+	return cs_http_get(fa->h, path, NULL, sink, NULL, 0, NULL, 0);
 }
 
-static int open_layer(struct reg *g, struct cs_layer *l, const json_t *d, int *fetched)
+/* Checks layer descriptor d and fills l from it (nothing fetched yet). */
+static int check_layer(struct reg *g, struct cs_layer *l, const json_t *d)
 {
 	const char *dg, *mt;
 	uint64_t size;
-	struct fill_arg fa;
 	int r;
 
-	l->fd = -1;
-	*fetched = 0;
 	if ((r = desc(d, &dg, &mt, &size)) != 0)
 		return r;
 	if (mt[0] != '\0' && strstr(mt, "tar") == NULL)
@@ -234,9 +243,156 @@ static int open_layer(struct reg *g, struct cs_layer *l, const json_t *d, int *f
 	snprintf(l->digest, sizeof(l->digest), "%s", dg);
 	snprintf(l->media_type, sizeof(l->media_type), "%s", mt);
 	l->size = size;
-	fa.g = g;
-	fa.digest = dg;
-	return cs_cache_get(g->cache, &l->fd, dg, size, fill_layer, &fa, fetched);
+	return 0;
+}
+
+/* Layer i's verified blob from the cache, downloaded through h if needed.
+ * Errors name the layer: "layer I of N[ (DIGEST)]: ...". */
+static int fetch_layer(struct reg *g, struct cs_http *h, struct cs_image *img, size_t i,
+		       int *fetched)
+{
+	struct cs_layer *l = &img->layers[i];
+	struct fill_arg fa;
+	int r;
+
+	fa.h = h;
+	fa.digest = l->digest;
+	r = cs_cache_get(g->cache, &l->fd, l->digest, l->size, fill_layer, &fa, fetched);
+	if (r != 0) {
+		if (strstr(cs_err_msg(), l->digest) != NULL)
+			cs_err_prefix(r, "layer %zu of %zu", i + 1, img->nlayers);
+		else
+			cs_err_prefix(r, "layer %zu of %zu (%s)", i + 1, img->nlayers, l->digest);
+	}
+	return r;
+}
+
+/* The layer downloads of one image, shared by its threads ("lanes"). */
+struct pull {
+	struct reg *g;
+	struct cs_image *img;
+	const size_t *todo;          /* layer indexes to fetch, each digest once */
+	size_t ntodo;
+	atomic_size_t next;          /* next todo entry to take */
+	atomic_int cancel;           /* set by the first failure: the others stop */
+	atomic_int any;              /* some blob was downloaded */
+	int r;                       /* the first failure, and its message; written */
+	char msg[1024];              /* only by the lane that set cancel */
+};
+
+struct lane {
+	struct pull *p;
+	struct cs_http *h;
+	pthread_t t;
+	int started;
+};
+
+static void *lane_run(void *arg)
+{
+	struct lane *ln = arg;
+	struct pull *p = ln->p;
+
+	for (;;) {
+		size_t k = atomic_fetch_add(&p->next, 1);
+		int fetched = 0, r;
+		if (k >= p->ntodo || atomic_load(&p->cancel))
+			break;
+		r = fetch_layer(p->g, ln->h, p->img, p->todo[k], &fetched);
+		if (fetched)
+			atomic_store(&p->any, 1);
+		if (r != 0) {
+			if (atomic_exchange(&p->cancel, 1) == 0) {
+				p->r = r;
+				snprintf(p->msg, sizeof(p->msg), "%s", cs_err_msg());
+			}
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Fetches the layers of img (descriptors checked, fds -1) with up to
+ * `parallel` lanes: the calling thread, on g->h, and threads with sessions
+ * cloned from it. A clone or thread that cannot be had means fewer lanes,
+ * not a failure. *any is set when some blob was downloaded.
+ */
+static int fetch_layers(struct reg *g, struct cs_image *img, unsigned parallel, int *any)
+{
+	struct lane lanes[PARALLEL_MAX];
+	struct pull p;
+	size_t *todo = NULL, i, j, n = 0, nl = 0;
+	sigset_t all, old;
+	int r = 0, fetched;
+
+	*any = 0;
+	todo = calloc(img->nlayers ? img->nlayers : 1, sizeof(*todo));
+	if (todo == NULL)
+		return cs_err_set(CS_ENOMEM, "out of memory");
+	/* a digest twice in one image (empty layers) is fetched once, below */
+	for (i = 0; i < img->nlayers; i++) {
+		for (j = 0; j < i && strcmp(img->layers[j].digest, img->layers[i].digest) != 0; j++)
+			;
+		if (j == i)
+			todo[n++] = i;
+	}
+	memset(&p, 0, sizeof(p));
+	p.g = g;
+	p.img = img;
+	p.todo = todo;
+	p.ntodo = n;
+	atomic_init(&p.next, 0);
+	atomic_init(&p.cancel, 0);
+	atomic_init(&p.any, 0);
+	if (parallel > n)
+		parallel = (unsigned)n;
+	memset(lanes, 0, sizeof(lanes));
+	lanes[0].p = &p;
+	lanes[0].h = g->h;
+	nl = 1;
+	while (nl < parallel && cs_http_clone(&lanes[nl].h, g->h) == 0) {
+		lanes[nl].p = &p;
+		nl++;
+	}
+	if (nl > 1) {
+		for (i = 0; i < nl; i++)
+			cs_http_set_cancel(lanes[i].h, &p.cancel);
+		/* signals stay with the calling thread (but for faults, which must
+		 * reach the faulting thread's handlers, such as the sanitizers') */
+		sigfillset(&all);
+		sigdelset(&all, SIGSEGV);
+		sigdelset(&all, SIGBUS);
+		sigdelset(&all, SIGFPE);
+		sigdelset(&all, SIGILL);
+		sigdelset(&all, SIGABRT);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		for (i = 1; i < nl; i++)
+			lanes[i].started = pthread_create(&lanes[i].t, NULL, lane_run, &lanes[i]) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	lane_run(&lanes[0]);
+	for (i = 1; i < nl; i++) {
+		if (lanes[i].started)
+			pthread_join(lanes[i].t, NULL);
+		cs_http_free(lanes[i].h);
+	}
+	cs_http_set_cancel(g->h, NULL);
+	*any = atomic_load(&p.any);
+	if (atomic_load(&p.cancel)) {
+		r = cs_err_set(p.r, "%s", p.msg);
+		goto out;
+	}
+	/* the repeated digests: verified in the cache again (a few bytes, as a rule) */
+	for (i = 0; i < img->nlayers; i++) {
+		if (img->layers[i].fd >= 0)
+			continue;
+		if ((r = fetch_layer(g, g->h, img, i, &fetched)) != 0)
+			goto out;
+		*any |= fetched;
+	}
+out:
+	free(todo);
+	return r;
 }
 
 int cs_registry_open(struct cs_image *img, const char *refstr, const struct cs_source_opts *o)
@@ -249,7 +405,8 @@ int cs_registry_open(struct cs_image *img, const char *refstr, const struct cs_s
 	const char *want = o->platform ? o->platform : cs_source_host_platform();
 	uint64_t size;
 	size_t i;
-	int r, fetched, any = 0;
+	unsigned par;
+	int r, any = 0;
 
 	memset(&g, 0, sizeof(g));
 	g.o = o;
@@ -328,19 +485,25 @@ int cs_registry_open(struct cs_image *img, const char *refstr, const struct cs_s
 		r = cs_err_set(CS_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* every descriptor is checked before the first byte of a layer is fetched */
 	json_array_foreach(ls, i, m) {
 		const char *di = json_string_value(json_array_get(diffs, i));
 		img->nlayers = i + 1;
+		img->layers[i].fd = -1;
 		if (!cs_digest_valid(di)) {
-			img->layers[i].fd = -1;
 			r = cs_err_set(CS_EFORMAT, "config diff_id %zu is not a sha256 digest", i);
 			goto out;
 		}
 		snprintf(img->layers[i].diff_id, sizeof(img->layers[i].diff_id), "%s", di);
-		if ((r = open_layer(&g, &img->layers[i], m, &fetched)) != 0)
+		if ((r = check_layer(&g, &img->layers[i], m)) != 0)
 			goto out;
-		any |= fetched;
 	}
+	par = o->parallel ? o->parallel : PARALLEL_DEFAULT;
+	if (par > PARALLEL_MAX)
+		par = PARALLEL_MAX;
+	r = fetch_layers(&g, img, par, &any);
+	if (r != 0)
+		goto out;
 	if (any)
 		cs_cache_trim(g.cache); /* best effort: the scan has its descriptors */
 	r = 0;

@@ -76,6 +76,7 @@ struct cs_source_opts {
 	unsigned connect_timeout; /* seconds, connect + TLS handshake; 0: 30 */
 	unsigned timeout;         /* seconds per request; 0: 3600 */
 	unsigned retries;         /* attempts per request; 0: 5 */
+	unsigned parallel;        /* layer blobs downloaded at once; 0: 4; at most 16 */
 	/* credentials for the image's registry host (never from argv) */
 	const char *username;
 	const char *password;     /* set by --password-stdin: storage owned by the source part */
