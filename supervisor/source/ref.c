@@ -324,7 +324,8 @@ static const char help_text[] =
 	"  --no-docker-config       ignore ~/.docker/config.json and credential helpers\n"
 	"  --connect-timeout S      connect + TLS handshake (default 30)\n"
 	"  --registry-timeout S     per request (default 3600)\n"
-	"  --registry-retries N     attempts per request (default 5)\n";
+	"  --registry-retries N     attempts per request (default 5)\n"
+	"  --registry-parallel N    layers downloaded at once (default 4, at most 16)\n";
 
 const char *cs_source_options_help(void)
 {
@@ -356,7 +357,7 @@ int cs_source_parse_option(struct cs_source_opts *o, int argc, char **argv, int 
 	    strcmp(a, "--ca-file") != 0 && strcmp(a, "--insecure-registry") != 0 &&
 	    strcmp(a, "--auth-allow-host") != 0 && strcmp(a, "--username") != 0 &&
 	    strcmp(a, "--connect-timeout") != 0 && strcmp(a, "--registry-timeout") != 0 &&
-	    strcmp(a, "--registry-retries") != 0)
+	    strcmp(a, "--registry-retries") != 0 && strcmp(a, "--registry-parallel") != 0)
 		return 0;
 	if (v == NULL || v[0] == '\0')
 		return cs_err_set(CS_EINVAL, "%s needs a value", a);
@@ -388,6 +389,10 @@ int cs_source_parse_option(struct cs_source_opts *o, int argc, char **argv, int 
 		if (parse_uint(&u, v, 20, 0) != 0 || u == 0)
 			return cs_err_set(CS_EINVAL, "%s: \"%.32s\" is not a number from 1 to 20", a, v);
 		o->retries = (unsigned)u;
+	} else if (strcmp(a, "--registry-parallel") == 0) {
+		if (parse_uint(&u, v, 16, 0) != 0 || u == 0)
+			return cs_err_set(CS_EINVAL, "%s: \"%.32s\" is not a number from 1 to 16", a, v);
+		o->parallel = (unsigned)u;
 	} else {
 		if (parse_uint(&u, v, 86400, 0) != 0 || u == 0)
 			return cs_err_set(CS_EINVAL, "%s: \"%.32s\" is not seconds from 1 to 86400", a, v);

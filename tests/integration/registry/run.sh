@@ -148,6 +148,11 @@ scan by-digest "$REG/cs/a@$MD_A" --ca-file "$CA"
 expect_ok by-digest "$W/out/oci-a.json"
 scan docker-scheme "docker://$REG/cs/a" --ca-file "$CA"
 expect_ok docker-scheme "$W/out/oci-a.json"
+# one layer at a time gives the same image; a lane count out of range is a usage error
+scan one-lane "$REG/cs/a:latest" --ca-file "$CA" --registry-parallel 1
+expect_ok one-lane "$W/out/oci-a.json"
+scan bad-lanes "$REG/cs/a:latest" --ca-file "$CA" --registry-parallel 17
+expect_err bad-lanes "--registry-parallel: \"17\" is not a number from 1 to 16" 2
 # inventories agree too (whatever the analyzers find)
 if [ "$(jq -c '[.layers[] | .packages, .os]' "$W/out/by-tag.json")" = "$(jq -c '[.layers[] | .packages, .os]' "$W/out/oci-a.json")" ]; then
   ok "by-tag inventory = oci: inventory"
