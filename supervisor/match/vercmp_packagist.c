@@ -171,7 +171,7 @@ static int cmp_missing(const struct elem *x)
 static int compare(const char *a, size_t alen, const char *b, size_t blen)
 {
 	struct elems ca = {a, alen, 0}, cb = {b, blen, 0};
-	struct elem x, y;
+	struct elem x = {0}, y = {0};  /* set by next_elem; zeroed for -O3 flow analysis */
 
 	if (alen == 0 || blen == 0)
 		return (alen != 0) - (blen != 0);
