@@ -845,6 +845,13 @@ static int on_401(struct cs_http *h, const char *www, int round)
 					  "on %s (another host): allow it with --auth-allow-host %s",
 					  h->ref.host, h->ref.repo, h->sh->cred.from, h->sh->withheld_host,
 					  h->sh->withheld_host);
+		/* The registry itself says the token is bad (not the access it
+		 * grants): a broken token service, a clock skew, another
+		 * registry's key. Credentials would not help; say so. */
+		if (strcmp(ch.error, "invalid_token") == 0)
+			return cs_err_set(CS_EAUTH, "authentication failed: %s rejected the token its token "
+					  "service issued for %s (invalid_token): check the token "
+					  "service and the clocks", h->ref.host, h->ref.repo);
 		if (h->sh->cred.user == NULL)
 			return cs_err_set(CS_EAUTH, "authentication required: %s refused anonymous access "
 					  "to %s%s%s%s and no credentials were found for it", h->ref.host,

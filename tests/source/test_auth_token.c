@@ -142,6 +142,8 @@ static void check_token_error(const struct pull *p)
 	CHECK(strchr(p->msg, '\n') == NULL);
 	CHECK(strstr(p->msg, apx) != NULL);
 	CHECK(strstr(p->msg, "invalid_token") != NULL);
+	/* it blames the token, not missing credentials */
+	CHECK(strstr(p->msg, "rejected the token") != NULL);
 	CHECK(strlen(p->msg) < 400);
 }
 
