@@ -145,9 +145,10 @@ echo $! >>"$W/pids"
 docker-registry serve "$W/token.yml" >"$W/logs/token-registry.log" 2>&1 &
 echo $! >>"$W/pids"
 : >"$W/token.log"
-python3 "$REPO/tests/integration/registry/token_server.py" "$P_TOKEN" "$W/ca/server.crt" \
-  "$W/ca/server.key" "$W/token/token.crt" "$W/token/token.key" "$REG_USER:$REG_PASS" \
-  "$W/token.log" >"$W/logs/token-server.log" 2>&1 &
+python3 "$REPO/tests/integration/registry/token_server.py" --port "$P_TOKEN" \
+  --cert "$W/ca/server.crt" --key "$W/ca/server.key" --token-cert "$W/token/token.crt" \
+  --token-key "$W/token/token.key" --user "$REG_USER:$REG_PASS" \
+  --log "$W/token.log" >"$W/logs/token-server.log" 2>&1 &
 echo $! >>"$W/pids"
 
 # ready when each answers (401 from the registries, 200 from the token service)

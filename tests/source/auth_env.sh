@@ -11,8 +11,9 @@
 #     small gzip layers), pushed with skopeo as cs/auth:latest and
 #     private/auth:latest; WORKDIR/expect.json has its digests, computed
 #     from the bytes written, not from anything cellscan says;
-#   - auth_token_server.py (short-lived and rejected tokens, its mode read
-#     from WORKDIR/token-mode.json on every request, log WORKDIR/atoken.log)
+#   - tests/integration/registry/token_server.py (short-lived and rejected
+#     tokens, its mode read from WORKDIR/token-mode.json on every request,
+#     log WORKDIR/atoken.log)
 #     on localhost, and a third docker-registry (ATREG) trusting it, on the
 #     same storage;
 #   - tests/integration/registry/fault_proxy.py twice: PX in front of REG,
@@ -67,7 +68,7 @@ free_port() {
 P_AT=$(free_port)
 P_ATREG=$(free_port)
 : >"$W/atoken.log"
-python3 "$HERE/auth_token_server.py" --port "$P_AT" --cert "$W/env/ca/server.crt" \
+python3 "$HERE/../integration/registry/token_server.py" --port "$P_AT" --cert "$W/env/ca/server.crt" \
   --key "$W/env/ca/server.key" --token-cert "$W/env/token/token.crt" \
   --token-key "$W/env/token/token.key" --log "$W/atoken.log" --control "$W/token-mode.json" \
   --user "$REG_USER:$REG_PASS" >"$W/atoken-server.log" 2>&1 &

@@ -1,8 +1,8 @@
 /*
  * Bearer-token expiry and refresh, against a real docker-registry with token
  * auth (tests/source/auth_env.sh: ATREG behind the fault proxy APX, trusting
- * auth_token_server.py on ATOKEN_HOST, whose mode the test writes between
- * pulls).
+ * tests/integration/registry/token_server.py on ATOKEN_HOST, whose mode the
+ * test writes between pulls).
  *
  * Delays come from the proxy: a 503 with Retry-After on the config blob
  * makes the pull outlive a token. Rejections come from the registry itself
