@@ -478,6 +478,81 @@ static int verify(const char *bench, const char *dbp, const char *dir, const cha
 	return rc;
 }
 
+/*
+ * rpm through both its names: the fixture's Red Hat records rewritten to
+ * the release streams a RHEL 8 image looks up (`Red Hat:enterprise_linux:8`
+ * covers `...::appstream` and `...::baseos`), each entry doubled under a
+ * binary name ("python3-X") so one record reaches a package through two
+ * keys and two rows. Packages: the binary at a version below the fixes (with
+ * its source rpm X) and X itself at a version above them.
+ */
+static void redhat_case(const char *bench, const char *dir)
+{
+	static const char *const streams[] = {"appstream", "baseos"};
+	char rdir[4200], rdb[4300], path[4400];
+	struct cs_vulndb_import_stats st = { 0 };
+	const char *src[1] = { rdir };
+	json_t *pkgs = json_array(), *seen = json_object();
+	size_t i, k, nw = 0;
+
+	snprintf(rdir, sizeof(rdir), "%s/redhat", dir);
+	snprintf(rdb, sizeof(rdb), "%s/redhat.db", dir);
+	CHECK(mkdir(rdir, 0700) == 0);
+	for (i = 0; i < nrecs; i++) {
+		json_t *r = json_deep_copy(recs[i]), *out = json_array(), *e;
+		char *text;
+		int any = 0;
+
+		json_array_foreach(json_object_get(r, "affected"), k, e) {
+			json_t *pkg = json_object_get(e, "package"), *a, *b;
+			const char *eco = json_string_value(json_object_get(pkg, "ecosystem"));
+			const char *name = json_string_value(json_object_get(pkg, "name"));
+			char bin[600], neweco[64];
+
+			if (eco == NULL || name == NULL || strncmp(eco, "Red Hat:", 8) != 0)
+				continue;
+			any = 1;
+			snprintf(neweco, sizeof(neweco), "Red Hat:enterprise_linux:8::%s", streams[k % 2]);
+			snprintf(bin, sizeof(bin), "python3-%.500s", name);
+			a = json_deep_copy(e);
+			json_object_set_new(json_object_get(a, "package"), "ecosystem", json_string(neweco));
+			b = json_deep_copy(a);
+			json_object_set_new(json_object_get(b, "package"), "name", json_string(bin));
+			json_array_append_new(out, a);
+			json_array_append_new(out, b);
+			if (json_object_get(seen, name) == NULL) {
+				char srpm[600], srpm_hi[600];
+
+				json_object_set_new(seen, name, json_true());
+				snprintf(srpm, sizeof(srpm), "%.500s-0.1-1.el8.src.rpm", name);
+				snprintf(srpm_hi, sizeof(srpm_hi), "%.500s-99.0-1.el8.src.rpm", name);
+				json_array_append_new(pkgs, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "kind",
+								      "rpm", "name", bin, "version", "0.1-1.el8", "epoch",
+								      0, "source_rpm", srpm, "db", "test"));
+				json_array_append_new(pkgs, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "rpm",
+								      "name", name, "version", "99.0-1.el8",
+								      "source_rpm", srpm_hi, "db", "test"));
+			}
+		}
+		if (any) {
+			json_object_set_new(r, "affected", out);
+			snprintf(path, sizeof(path), "%s/r%zu.json", rdir, nw++);
+			text = json_dumps(r, 0);
+			CHECK(text != NULL && vt_write(path, text, strlen(text)) == 0);
+			free(text);
+		} else {
+			json_decref(out);
+		}
+		json_decref(r);
+	}
+	CHECK(nw > 0);
+	CHECK(cs_vulndb_import(rdb, src, 1, &st) == 0);
+	CHECK(verify(bench, rdb, dir, "redhat8",
+		     json_pack("{s:{s:s, s:s}, s:o}", "os", "id", "rhel", "version_id", "8.6", "packages",
+			       pkgs)) == 0);
+	json_decref(seen);
+}
+
 int main(void)
 {
 	const char *shared = cs_test_shared();
@@ -543,6 +618,7 @@ int main(void)
 			     "ubuntu", "version_id", "22.04"), "Ubuntu:22.04", 4, 0)) == 0);
 		CHECK(verify(bench, dbp, dir, "unknown-os", inventory(json_pack("{s:s, s:s}", "id",
 			     "plan9", "version_id", "4"), "Plan9", 3, 1)) == 0);
+		redhat_case(bench, dir);
 		/* More versions per entry: more packages per source name. */
 		CHECK(verify(bench, dbp, dir, "ubuntu-large", inventory(json_pack("{s:s, s:s}", "id",
 			     "ubuntu", "version_id", "22.04"), "Ubuntu:22.04", 8, 0)) == 0);
