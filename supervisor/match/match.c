@@ -468,6 +468,7 @@ void cs_match_recjson_clear(struct cs_match_recjson *j)
 	for (size_t k = 0; k < sizeof(j->ev) / sizeof(j->ev[0]); k++) {
 		json_decref(j->ev[k]);
 		json_decref(j->ds[k]);
+		json_decref(j->eco[k]);
 	}
 	memset(j, 0, sizeof(*j));
 }
@@ -483,6 +484,8 @@ void cs_match_pkgjson_clear(struct cs_match_pkgjson *j)
 		json_decref(j->name[k]);
 		json_decref(j->via[k]);
 	}
+	for (k = 0; k < sizeof(j->words) / sizeof(j->words[0]); k++)
+		json_decref(j->words[k]);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -610,6 +613,37 @@ static json_t *str_or_null(const char *s)
 	return s != NULL ? json_string_nocheck(s) : json_null();
 }
 
+/* One of a few fixed words as a JSON string shared by a package's findings
+ * (a new reference). */
+static json_t *word(struct cs_match_pkgjson *pj, const char *w)
+{
+	static const char *const words[] = {"fixed", "not-fixed", "will-not-fix", "ECOSYSTEM",
+					    "SEMVER", "versions", "?"};
+	size_t k;
+
+	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+		if (strcmp(words[k], w) == 0) {
+			if (pj->words[k] == NULL)
+				pj->words[k] = json_string_nocheck(w);
+			return json_incref(pj->words[k]);
+		}
+	return json_string_nocheck(w);
+}
+
+/* An entry's ecosystem as JSON, made once per record and entry. */
+static json_t *entry_eco(struct cs_match_recjson *rj, const struct cs_match_entry *e)
+{
+	size_t k, n = sizeof(rj->ds) / sizeof(rj->ds[0]);
+
+	for (k = 0; k < n && rj->ds_key[k] != NULL; k++)
+		if (rj->ds_key[k] == e->eco) {
+			if (rj->eco[k] == NULL)
+				rj->eco[k] = json_string_nocheck(e->eco);
+			return json_incref(rj->eco[k]);
+		}
+	return json_string_nocheck(e->eco);
+}
+
 /* The distribution ratings of an entry, made once per record and entry
  * (they depend on nothing else) and shared. A new reference. */
 static json_t *cached_dsev(struct cs_match_recjson *rj, const struct cs_match_header *h,
@@ -679,9 +713,9 @@ int cs_match_build_finding(json_t **finding, const struct cs_match_header *h, st
 		goto fail;
 	bad |= put(m, "via", json_incref(pj->via[hit->lookup]));
 	bad |= put(m, "looked_up", json_incref(pj->name[hit->lookup]));
-	bad |= put(m, "ecosystem", json_string_nocheck(e->eco));
-	bad |= put(m, "range_type", json_string_nocheck(hit->has_range ? (hit->range.type != NULL ? hit->range.type : "?")
-								 : "versions"));
+	bad |= put(m, "ecosystem", entry_eco(rj, e));
+	bad |= put(m, "range_type", word(pj, hit->has_range ? (hit->range.type != NULL ? hit->range.type : "?")
+							    : "versions"));
 	bad |= put(m, "range", events != NULL ? events : json_null());
 	events = NULL;
 	bad |= put(m, "reason", json_string(reason));
@@ -694,7 +728,7 @@ int cs_match_build_finding(json_t **finding, const struct cs_match_header *h, st
 	bad |= put(f, "ecosystem", json_incref(pj->target));
 	bad |= put(f, "installed_version", json_incref(pj->version[hit->lookup]));
 	bad |= put(f, "fixed_version", str_or_null(hit->fixed));
-	bad |= put(f, "fix_state", json_string_nocheck(fix_state));
+	bad |= put(f, "fix_state", word(pj, fix_state));
 	bad |= put(f, "severity", json_is_array(sev) ? json_incref(sev) : json_array());
 	bad |= put(f, "distro_severity", cached_dsev(rj, h, e, p->fam, esev));
 	bad |= put(f, "advisory", adv);

@@ -166,6 +166,7 @@ struct cs_match_recjson {
 	json_t *ev[4];                               /* ... and their events as JSON */
 	const void *ds_key[4];                       /* matched entries (their ecosystem string) ... */
 	json_t *ds[4];                               /* ... and their distribution ratings */
+	json_t *eco[4];                              /* ... and their ecosystem as JSON */
 	int made;
 };
 
@@ -174,6 +175,7 @@ struct cs_match_pkgjson {
 	json_t *copy;                                /* cs_match_pkg_copy() */
 	json_t *target;
 	json_t *version[CS_MATCH_LOOKUPS_MAX], *name[CS_MATCH_LOOKUPS_MAX], *via[CS_MATCH_LOOKUPS_MAX];
+	json_t *words[8];                            /* shared short strings (fix states, range types) */
 };
 void cs_match_pkgjson_clear(struct cs_match_pkgjson *j);
 void cs_match_recjson_clear(struct cs_match_recjson *j);
