@@ -232,6 +232,13 @@ int cs_image_layer_fd(struct cs_image *img, size_t i, int *fd)
 	return 0;
 }
 
+/* cs_image_layers_init's descriptor step for a layout. */
+static int oci_layer(void *ctx, struct cs_layer *l, const json_t *d)
+{
+	(void)ctx;
+	return open_layer(l, d);
+}
+
 static int oci_load_doc(void *arg, json_t **out, const char *digest, uint64_t size,
 			const char *what)
 {
@@ -307,12 +314,10 @@ static int open_oci(struct cs_image *img, const char *dir, const char *tag,
 		    const struct cs_source_opts *o)
 {
 	int dirfd = -1, r, is_index;
-	size_t i;
-	json_t *cands = NULL, *man = NULL, *m;
+	json_t *cands = NULL, *man = NULL;
 	const json_t *sel = NULL;
 	const char *dg, *mt;
 	uint64_t size;
-	const json_t *ls, *diffs;
 	const char *want = o->platform ? o->platform : cs_source_host_platform();
 
 	if ((r = oci_candidates(&dirfd, &cands, &is_index, dir, tag)) != 0)
@@ -325,40 +330,8 @@ static int open_oci(struct cs_image *img, const char *dir, const char *tag,
 	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", dg);
 	desc(json_object_get(man, "config"), &dg, &mt, &size);
 	snprintf(img->config_digest, sizeof(img->config_digest), "%s", dg);
-	if (cs_platform_string(img->platform, sizeof(img->platform), img->config) != 0)
-		snprintf(img->platform, sizeof(img->platform), "unknown");
-	ls = json_object_get(man, "layers");
-	diffs = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
-	if (!json_is_array(ls) || !json_is_array(diffs)) {
-		r = cs_err_set(CS_EFORMAT, "manifest or config lacks its layer list");
+	if ((r = cs_image_layers_init(img, man, o->lim, oci_layer, NULL)) != 0)
 		goto out;
-	}
-	if (json_array_size(ls) != json_array_size(diffs)) {
-		r = cs_err_set(CS_EFORMAT, "manifest lists %zu layers, config %zu diff_ids",
-			       json_array_size(ls), json_array_size(diffs));
-		goto out;
-	}
-	if (o->lim != NULL && json_array_size(ls) > o->lim->layers) {
-		r = cs_err_set(CS_ELIMIT, "image has %zu layers, more than the limit of %llu (limit "
-			       "\"layers\")", json_array_size(ls), (unsigned long long)o->lim->layers);
-		goto out;
-	}
-	img->layers = calloc(json_array_size(ls) ? json_array_size(ls) : 1, sizeof(*img->layers));
-	if (img->layers == NULL) {
-		r = cs_err_set(CS_ENOMEM, "out of memory");
-		goto out;
-	}
-	json_array_foreach(ls, i, m) {
-		const char *di = json_string_value(json_array_get(diffs, i));
-		img->nlayers = i + 1;
-		if ((r = open_layer(&img->layers[i], m)) != 0)
-			goto out;
-		if (!cs_digest_valid(di)) {
-			r = cs_err_set(CS_EFORMAT, "config diff_id %zu is not a sha256 digest", i);
-			goto out;
-		}
-		snprintf(img->layers[i].diff_id, sizeof(img->layers[i].diff_id), "%s", di);
-	}
 	/* blobs are opened on demand through the layout's directory */
 	img->lazy = 1;
 	img->layout_fd = dirfd;

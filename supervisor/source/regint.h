@@ -156,4 +156,15 @@ int cs_cache_trim(struct cs_cache *c);
 /* Fills img from a registry reference (called by cs_source_open). */
 int cs_registry_open(struct cs_image *img, const char *ref, const struct cs_source_opts *o);
 
+/*
+ * Once img->config is set: img->platform, and img->layers (nlayers of them,
+ * freed with the image) from the manifest's layer list, each with its
+ * config diff_id and its descriptor handed to desc_fn (digest, media type,
+ * size: desc_fn fills and checks them) before anything is read. Errors name
+ * the rule: lists of different lengths, a diff_id that is not a digest, more
+ * layers than lim->layers (lim may be NULL).
+ */
+int cs_image_layers_init(struct cs_image *img, const json_t *man, const struct cs_limits *lim,
+			 int (*desc_fn)(void *ctx, struct cs_layer *l, const json_t *desc), void *ctx);
+
 #endif

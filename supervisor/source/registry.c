@@ -225,6 +225,14 @@ static int fill_layer(void *arg, struct cs_sink *sink)
 }
 
 /* Checks layer descriptor d and fills l from it (nothing fetched yet). */
+static int check_layer(struct reg *g, struct cs_layer *l, const json_t *d);
+
+/* cs_image_layers_init's descriptor step for a registry. */
+static int reg_layer(void *ctx, struct cs_layer *l, const json_t *d)
+{
+	return check_layer(ctx, l, d);
+}
+
 static int check_layer(struct reg *g, struct cs_layer *l, const json_t *d)
 {
 	const char *dg, *mt;
@@ -399,12 +407,11 @@ int cs_registry_open(struct cs_image *img, const char *refstr, const struct cs_s
 {
 	struct reg g;
 	json_t *top = NULL, *man = NULL;
-	const json_t *sel, *ls, *diffs, *m;
+	const json_t *sel;
 	char mt[128], digest[72], what[600];
 	const char *dg, *dmt;
 	const char *want = o->platform ? o->platform : cs_source_host_platform();
 	uint64_t size;
-	size_t i;
 	unsigned par;
 	int r, any = 0;
 
@@ -462,42 +469,8 @@ int cs_registry_open(struct cs_image *img, const char *refstr, const struct cs_s
 	if ((r = get_doc_blob(&g, dg, size, &img->config)) != 0)
 		goto out;
 	snprintf(img->config_digest, sizeof(img->config_digest), "%s", dg);
-	if (cs_platform_string(img->platform, sizeof(img->platform), img->config) != 0)
-		snprintf(img->platform, sizeof(img->platform), "unknown");
-	ls = json_object_get(man, "layers");
-	diffs = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
-	if (!json_is_array(ls) || !json_is_array(diffs)) {
-		r = cs_err_set(CS_EFORMAT, "manifest or config lacks its layer list");
+	if ((r = cs_image_layers_init(img, man, o->lim, reg_layer, &g)) != 0)
 		goto out;
-	}
-	if (json_array_size(ls) != json_array_size(diffs)) {
-		r = cs_err_set(CS_EFORMAT, "manifest lists %zu layers, config %zu diff_ids",
-			       json_array_size(ls), json_array_size(diffs));
-		goto out;
-	}
-	if (o->lim != NULL && json_array_size(ls) > o->lim->layers) {
-		r = cs_err_set(CS_ELIMIT, "image has %zu layers, more than the limit of %llu (limit "
-			       "\"layers\")", json_array_size(ls), (unsigned long long)o->lim->layers);
-		goto out;
-	}
-	img->layers = calloc(json_array_size(ls) ? json_array_size(ls) : 1, sizeof(*img->layers));
-	if (img->layers == NULL) {
-		r = cs_err_set(CS_ENOMEM, "out of memory");
-		goto out;
-	}
-	/* every descriptor is checked before the first byte of a layer is fetched */
-	json_array_foreach(ls, i, m) {
-		const char *di = json_string_value(json_array_get(diffs, i));
-		img->nlayers = i + 1;
-		img->layers[i].fd = -1;
-		if (!cs_digest_valid(di)) {
-			r = cs_err_set(CS_EFORMAT, "config diff_id %zu is not a sha256 digest", i);
-			goto out;
-		}
-		snprintf(img->layers[i].diff_id, sizeof(img->layers[i].diff_id), "%s", di);
-		if ((r = check_layer(&g, &img->layers[i], m)) != 0)
-			goto out;
-	}
 	par = o->parallel ? o->parallel : PARALLEL_DEFAULT;
 	if (par > PARALLEL_MAX)
 		par = PARALLEL_MAX;
