@@ -16,7 +16,6 @@
 #define APK_PATH_MAX 4096
 #define APK_MAX_FILES 1000000u
 #define APK_MAX_PATH_BYTES (64u * 1024 * 1024)
-#define APK_MAX_WARNINGS 16
 #define APK_QUOTE_MAX 64
 
 enum apk_field { A_NAME, A_VERSION, A_ARCH, A_ORIGIN, A_LICENSE, A_MAINTAINER, A_COUNT };
@@ -26,8 +25,7 @@ static const char field_keys[A_COUNT] = { 'P', 'V', 'A', 'o', 'L', 'm' };
 struct apk_ctx {
 	const struct cs_emit *e;
 	const char *path;
-	size_t warned;
-	size_t suppressed;
+	struct warn_budget wb;
 
 	/* the current record */
 	struct span v[A_COUNT];
@@ -57,18 +55,13 @@ static int cb_result(int r)
 __attribute__((format(printf, 2, 3)))
 static int warn(struct apk_ctx *c, const char *fmt, ...)
 {
-	char msg[400];
 	va_list ap;
+	int r;
 
-	if (c->warned >= APK_MAX_WARNINGS) {
-		c->suppressed++;
-		return 0;
-	}
-	c->warned++;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	r = budget_vwarn(&c->wb, c->e, c->path, fmt, ap);
 	va_end(ap);
-	return cb_result(cs_emit_warnf(c->e, c->path, "%s", msg));
+	return cb_result(r);
 }
 
 static int is_blank(uint8_t ch)
@@ -374,9 +367,7 @@ int cs_apk_parse(const struct cs_emit *e, const char *path, const uint8_t *data,
 	}
 	if ((r = flush(&c)) != 0)
 		goto out;
-	if (c.suppressed > 0)
-		r = cb_result(cs_emit_warnf(e, path, "%zu further problem%s not reported",
-					    c.suppressed, c.suppressed == 1 ? "" : "s"));
+	r = cb_result(budget_close(&c.wb, e, path));
 out:
 	free(c.scratch);
 	free(c.offs);

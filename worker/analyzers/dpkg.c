@@ -20,7 +20,6 @@
 /* Longest value we accept for any field we emit (before repair). */
 #define DPKG_VALUE_MAX 4096
 /* Detailed warnings per file; later ones are only counted. */
-#define DPKG_MAX_WARNINGS 16
 /* Bytes of an untrusted name quoted in a warning. */
 #define DPKG_QUOTE_MAX 64
 
@@ -71,8 +70,7 @@ struct dpkg_ctx {
 	const struct cs_emit *e;
 	const char *path;
 	int status_d;
-	size_t warned;
-	size_t suppressed;
+	struct warn_budget wb;
 	size_t skipped[ST_COUNT];
 	char *scratch;
 	size_t scratch_len;
@@ -90,18 +88,13 @@ static int cb_result(int r)
 __attribute__((format(printf, 2, 3)))
 static int warn(struct dpkg_ctx *c, const char *fmt, ...)
 {
-	char msg[400];
 	va_list ap;
+	int r;
 
-	if (c->warned >= DPKG_MAX_WARNINGS) {
-		c->suppressed++;
-		return 0;
-	}
-	c->warned++;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	r = budget_vwarn(&c->wb, c->e, c->path, fmt, ap);
 	va_end(ap);
-	return cb_result(cs_emit_warnf(c->e, c->path, "%s", msg));
+	return cb_result(r);
 }
 
 /* Copies s into out as printable ASCII ('?' for anything else), truncated. */
@@ -459,9 +452,7 @@ int cs_dpkg_parse(const struct cs_emit *e, const char *path, const uint8_t *data
 		if ((r = cb_result(cs_emit_warnf(e, path, "%s", msg))) != 0)
 			goto out;
 	}
-	if (c.suppressed > 0)
-		r = cb_result(cs_emit_warnf(e, path, "%zu further problem%s not reported",
-					    c.suppressed, c.suppressed == 1 ? "" : "s"));
+	r = cb_result(budget_close(&c.wb, e, path));
 out:
 	free(c.scratch);
 	return r;

@@ -12,7 +12,6 @@
 #include "common/errors.h"
 
 #define OSR_VALUE_MAX 1024
-#define OSR_MAX_WARNINGS 16
 #define OSR_QUOTE_MAX 64
 
 enum osr_key {
@@ -34,8 +33,7 @@ static const char *const key_names[K_COUNT] = {
 struct osr_ctx {
 	const struct cs_emit *e;
 	const char *path;
-	size_t warned;
-	size_t suppressed;
+	struct warn_budget wb;
 	/* Decoded values; repair may triple a value's length. */
 	char val[K_COUNT][3 * OSR_VALUE_MAX + 1];
 	int set[K_COUNT];
@@ -52,18 +50,13 @@ static int cb_result(int r)
 __attribute__((format(printf, 2, 3)))
 static int warn(struct osr_ctx *c, const char *fmt, ...)
 {
-	char msg[400];
 	va_list ap;
+	int r;
 
-	if (c->warned >= OSR_MAX_WARNINGS) {
-		c->suppressed++;
-		return 0;
-	}
-	c->warned++;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	r = budget_vwarn(&c->wb, c->e, c->path, fmt, ap);
 	va_end(ap);
-	return cb_result(cs_emit_warnf(c->e, c->path, "%s", msg));
+	return cb_result(r);
 }
 
 static int is_blank(uint8_t ch)
@@ -421,9 +414,7 @@ int cs_os_release_parse(const struct cs_emit *e, const char *path, const uint8_t
 		if ((r = cb_result(e->os(e->ctx, &os))) != 0)
 			goto out;
 	}
-	if (c->suppressed > 0)
-		r = cb_result(cs_emit_warnf(e, path, "%zu further problem%s not reported",
-					    c->suppressed, c->suppressed == 1 ? "" : "s"));
+	r = cb_result(budget_close(&c->wb, e, path));
 out:
 	free(c);
 	return r;

@@ -5,10 +5,13 @@
 #ifndef CS_WORKER_ANALYZERS_TEXT_INTERNAL_H
 #define CS_WORKER_ANALYZERS_TEXT_INTERNAL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "worker/analyzers/analyzer.h"
 
 /* A view of input bytes: not NUL-terminated, borrowed. */
 struct span {
@@ -63,6 +66,40 @@ static inline const char *quote(char *out, size_t cap, struct span s)
 	}
 	out[n] = '\0';
 	return out;
+}
+
+/*
+ * Warnings about one file: the first TEXT_MAX_WARNINGS in detail, the rest
+ * only counted and summed up once by budget_close(). Both return 0 or the
+ * emit callback's result (the analyzer maps it to its error).
+ */
+#define TEXT_MAX_WARNINGS 16
+
+struct warn_budget {
+	size_t warned, suppressed;
+};
+
+__attribute__((format(printf, 4, 0)))
+static inline int budget_vwarn(struct warn_budget *b, const struct cs_emit *e, const char *path,
+			       const char *fmt, va_list ap)
+{
+	char msg[400];
+
+	if (b->warned >= TEXT_MAX_WARNINGS) {
+		b->suppressed++;
+		return 0;
+	}
+	b->warned++;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return cs_emit_warnf(e, path, "%s", msg);
+}
+
+static inline int budget_close(const struct warn_budget *b, const struct cs_emit *e, const char *path)
+{
+	if (b->suppressed == 0)
+		return 0;
+	return cs_emit_warnf(e, path, "%zu further problem%s not reported", b->suppressed,
+			     b->suppressed == 1 ? "" : "s");
 }
 
 #endif
