@@ -65,6 +65,18 @@ cat "$w/t.md"
 tail -n 1 "$w/t2.md"
 echo
 
+# ---- a rescan of the same image: blobs and layer inventories cached ----
+$cs sbom "$REG/bench/debian:latest" --ca-file "$CA" --cache-dir "$w/warm" -o /dev/null
+$cs sbom "oci:$cache/oci/debian:latest" --cache-dir "$w/warm-oci" -o /dev/null
+hyperfine -N -w 3 -r 20 --export-markdown "$w/t4.md" \
+  -n "cellscan sbom REGISTRY/bench/debian (blobs and layer inventories cached)" \
+  "$cs sbom $REG/bench/debian:latest --ca-file $CA --cache-dir $w/warm -o /dev/null" \
+  -n "baseline: cellscan sbom oci:DEBIAN (layer inventories cached)" \
+  "$cs sbom oci:$cache/oci/debian:latest --cache-dir $w/warm-oci -o /dev/null" \
+  >/dev/null
+cat "$w/t4.md"
+echo
+
 # ---- the download alone ----
 cat >"$w/pull.c" <<'EOF'
 /* Opens a registry image into a cold blob cache and nothing else. */

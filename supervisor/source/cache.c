@@ -436,6 +436,31 @@ out:
 	return r;
 }
 
+int cs_cache_peek(struct cs_cache *c, int *fd, const char *digest, uint64_t size)
+{
+	struct stat st;
+	int f, lk, r;
+
+	*fd = -1;
+	if (!cs_digest_valid(digest))
+		return cs_err_set(CS_EFORMAT, "invalid digest \"%.80s\" (only sha256 is supported)",
+				  digest);
+	/* under the blob's lock: never a blob another scan is writing */
+	if ((r = lock_digest(c, digest + 7, 0, &lk)) != 0)
+		return r;
+	f = openat(c->blobs, digest + 7, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (f >= 0 && (fstat(f, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)) {
+		close(f);
+		f = -1;
+	}
+	close(lk);
+	if (f < 0)
+		return cs_err_set(CS_ENOTFOUND, "cache: no blob %s", digest);
+	touch(f);
+	*fd = f;
+	return 0;
+}
+
 /* ---- status, eviction, prune ---- */
 
 struct entry {

@@ -210,6 +210,18 @@ int cs_image_layer_fd(struct cs_image *img, size_t i, int *fd)
 	if (i >= img->nlayers)
 		return cs_err_set(CS_EINVAL, "no layer %zu", i);
 	l = &img->layers[i];
+	if (l->fd >= 0 && l->unverified) {
+		/* a registry blob from the cache, hashed on its first use */
+		if ((r = cs_digest_fd(hex, l->fd, &got)) != 0)
+			return r;
+		if (got != l->size || strcmp(hex, l->digest) != 0)
+			return cs_err_set(CS_EDIGEST, "cached layer blob %s is damaged (%llu bytes, "
+					  "digest %s): run `cellscan cache prune` and scan again",
+					  l->digest, (unsigned long long)got, hex);
+		if (lseek(l->fd, 0, SEEK_SET) != 0)
+			return cs_err_set(CS_EIO, "seek: %s", strerror(errno));
+		l->unverified = 0;
+	}
 	if (l->fd >= 0 || !img->lazy) {
 		*fd = l->fd;
 		return 0;

@@ -148,6 +148,16 @@ typedef int (*cs_cache_fill_fn)(void *arg, struct cs_sink *sink);
 int cs_cache_get(struct cs_cache *c, int *fd, const char *digest, uint64_t size,
 		 cs_cache_fill_fn fill, void *arg, int *fetched);
 
+/*
+ * *fd gets a read-only descriptor of the cached blob digest when the cache
+ * holds one of size bytes, positioned at 0, NOT hashed (the caller closes
+ * it): for a layer whose blob may never be read, the hash is left to its
+ * first use (cs_image_layer_fd). The descriptor keeps the blob readable
+ * even if it is evicted meanwhile. CS_ENOTFOUND when absent or of another
+ * size.
+ */
+int cs_cache_peek(struct cs_cache *c, int *fd, const char *digest, uint64_t size);
+
 /* Evicts least-recently-used blobs until the cache fits its cap. */
 int cs_cache_trim(struct cs_cache *c);
 

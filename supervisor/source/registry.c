@@ -337,12 +337,21 @@ static int fetch_layers(struct reg *g, struct cs_image *img, unsigned parallel, 
 	todo = calloc(img->nlayers ? img->nlayers : 1, sizeof(*todo));
 	if (todo == NULL)
 		return cs_err_set(CS_ENOMEM, "out of memory");
-	/* a digest twice in one image (empty layers) is fetched once, below */
+	/* a digest twice in one image (empty layers) is fetched once, below; a
+	 * blob the cache holds is only opened: its hash waits for its first use,
+	 * which a layer whose inventory is cached never has */
 	for (i = 0; i < img->nlayers; i++) {
 		for (j = 0; j < i && strcmp(img->layers[j].digest, img->layers[i].digest) != 0; j++)
 			;
-		if (j == i)
-			todo[n++] = i;
+		if (j != i)
+			continue;
+		if (cs_cache_peek(g->cache, &img->layers[i].fd, img->layers[i].digest,
+				  img->layers[i].size) == 0) {
+			img->layers[i].unverified = 1;
+			continue;
+		}
+		cs_err_clear();
+		todo[n++] = i;
 	}
 	memset(&p, 0, sizeof(p));
 	p.g = g;

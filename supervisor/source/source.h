@@ -21,6 +21,8 @@ struct cs_layer {
 	char media_type[128];
 	uint64_t size;
 	int fd;                   /* read-only, verified, positioned at 0; -1 if closed */
+	int unverified;           /* registry: fd is a cached blob not hashed yet; the
+				   * first cs_image_layer_fd() checks it */
 };
 
 struct cs_image {
@@ -42,7 +44,10 @@ struct cs_image {
 /*
  * The read-only descriptor of layer i's verified blob (borrowed: closed by
  * cs_image_free). For an oci: layout the blob is opened and its digest and
- * size checked now, on first use; other sources have it open already.
+ * size checked now, on first use; a registry blob found in the blob cache is
+ * open already and checked now, on first use; other sources have it open and
+ * checked already. A layer whose inventory is cached never needs its blob,
+ * so it is never hashed.
  */
 int cs_image_layer_fd(struct cs_image *img, size_t i, int *fd);
 

@@ -148,6 +148,23 @@ scan by-digest "$REG/cs/a@$MD_A" --ca-file "$CA"
 expect_ok by-digest "$W/out/oci-a.json"
 scan docker-scheme "docker://$REG/cs/a" --ca-file "$CA"
 expect_ok docker-scheme "$W/out/oci-a.json"
+# a damaged blob in the cache: never read while its layer's inventory is cached
+# (so a warm scan does not hash it), named with the fix when it is needed
+CD="$W/cache-by-tag"
+DB="$CD/blobs/sha256/${A_TOP#sha256:}"
+if [ -f "$DB" ]; then
+  chmod u+w "$DB" && printf 'X' | dd of="$DB" bs=1 seek=100 conv=notrunc 2>/dev/null
+  "$BIN" sbom --format layers "$REG/cs/a:latest" --ca-file "$CA" --cache-dir "$CD" \
+    >"$W/out/damaged-warm.json" 2>"$W/out/damaged-warm.err"
+  RC=$?
+  expect_ok damaged-warm "$W/out/oci-a.json"
+  "$BIN" sbom --format layers "$REG/cs/a:latest" --ca-file "$CA" --cache-dir "$CD" --no-cache \
+    >"$W/out/damaged-cold.json" 2>"$W/out/damaged-cold.err"
+  RC=$?
+  expect_err damaged-cold "cached layer blob $A_TOP is damaged.*cellscan cache prune"
+else
+  bad "damaged: the by-tag scan left no blob $A_TOP in $CD"
+fi
 # one layer at a time gives the same image; a lane count out of range is a usage error
 scan one-lane "$REG/cs/a:latest" --ca-file "$CA" --registry-parallel 1
 expect_ok one-lane "$W/out/oci-a.json"
