@@ -219,12 +219,6 @@ int cs_vulndb_open(struct cs_vulndb **out, const char *path, int readonly)
 		      "SELECT id FROM records WHERE rowid IN (SELECT record_id FROM aliases"
 		      " WHERE name IN (SELECT value FROM json_each(?1))) ORDER BY id")) != 0)
 		goto out;
-	db->path = strdup(path);
-	db->readonly = readonly;
-	if (db->path == NULL) {
-		r = cs_err_set(CS_ENOMEM, "out of memory");
-		goto out;
-	}
 	db->digest = meta_get(db->h, "digest");
 	db->build_time = meta_get(db->h, "build_time");
 	*out = db;
@@ -251,7 +245,6 @@ void cs_vulndb_close(struct cs_vulndb *db)
 	sqlite3_close(db->h);
 	free(db->digest);
 	free(db->build_time);
-	free(db->path);
 	free(db);
 }
 

@@ -37,8 +37,6 @@ struct cs_vulndb {
 	sqlite3 *h;
 	sqlite3_stmt *ids_full, *ids_base, *by_rowid, *get, *same, *rows_full, *rows_base, *header;
 	char *digest, *build_time;
-	char *path;                /* as opened */
-	int readonly;
 };
 
 /* One record a look-up found: its rowid, id (borrowed from rec) and parsed
